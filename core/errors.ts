@@ -1,0 +1,70 @@
+/**
+ * The one error catalogue (ARCHITECTURE.md "Principles"). Every failure that crosses a boundary is
+ * an SsisError with a stable `code`, a `retriable` flag that alone decides retry versus dead letter,
+ * an `httpStatus` kept apart from the code, and the offending field(s) when the input was at fault.
+ * docs/errors.md lists every code; a test keeps the two in step.
+ */
+
+/** One problem found while validating input: where (a JSON-pointer-like path) and what. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+export const ERROR_CATALOG = {
+  SSIS_INVALID_REQUEST: { httpStatus: 400, retriable: false, summary: 'An inference request body is malformed; `issues` names each bad field.' },
+  SSIS_INVALID_EVENT: { httpStatus: 400, retriable: false, summary: 'A CloudEvent is malformed or its data does not match the schema of its type.' },
+  SSIS_UNSUPPORTED_EVENT_TYPE: { httpStatus: 400, retriable: false, summary: 'A function received a CloudEvent type it does not handle.' },
+  SSIS_INVALID_CONFIG: { httpStatus: 500, retriable: false, summary: 'A configuration file, ConfigMap or manifest is invalid; `issues` names each bad field.' },
+  SSIS_UNKNOWN_MODEL: { httpStatus: 404, retriable: false, summary: 'The requested model is not in the model catalog.' },
+  SSIS_GEOMETRY_VIOLATION: { httpStatus: 400, retriable: false, summary: 'A MIG layout breaks the GPU geometry (overlapping slots, unknown profile, start not allowed).' },
+  SSIS_PLACEMENT_INFEASIBLE: { httpStatus: 409, retriable: false, summary: 'No GPU can host the requested slice; the demand is reported unmet, never dropped.' },
+  SSIS_STALE_DECISION: { httpStatus: 409, retriable: false, summary: 'A decision was computed from an older generation of the service and is ignored.' },
+  SSIS_CAPACITY_TIMEOUT: { httpStatus: 503, retriable: true, summary: 'A request waited for its model to get capacity longer than the configured bound.' },
+  SSIS_UPSTREAM_FAILED: { httpStatus: 502, retriable: true, summary: 'The inference service answered with an error or could not be reached.' },
+  SSIS_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'The broker did not accept an event.' },
+  SSIS_NOT_FOUND: { httpStatus: 404, retriable: false, summary: 'The addressed resource (service, revision, route) does not exist.' },
+  SSIS_INTERNAL: { httpStatus: 500, retriable: true, summary: 'An unexpected failure inside a handler.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export class SsisError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly httpStatus: number;
+  readonly issues: readonly FieldIssue[];
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { issues?: readonly FieldIssue[]; details?: Record<string, unknown>; cause?: unknown; retriable?: boolean } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SsisError';
+    this.code = code;
+    this.retriable = options.retriable ?? ERROR_CATALOG[code].retriable;
+    this.httpStatus = ERROR_CATALOG[code].httpStatus;
+    this.issues = options.issues ?? [];
+    this.details = options.details ?? {};
+  }
+
+  /** The JSON body a function or the ingress answers with. */
+  toJSON(): { code: ErrorCode; message: string; retriable: boolean; issues: readonly FieldIssue[]; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, retriable: this.retriable, issues: this.issues, details: this.details };
+  }
+}
+
+/** Builds the error for a failed validation: the message lists every issue with its field. */
+export function validationError(code: ErrorCode, what: string, issues: readonly FieldIssue[]): SsisError {
+  const list = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  return new SsisError(code, `${what}: ${list}`, { issues });
+}
+
+/** Wraps anything thrown into an SsisError; unknown failures are internal and retriable. */
+export function asSsisError(err: unknown): SsisError {
+  if (err instanceof SsisError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SsisError('SSIS_INTERNAL', message, { cause: err });
+}
