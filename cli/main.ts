@@ -1,0 +1,49 @@
+/**
+ * The `ssis` command. `ssis start` runs the whole system on the embedded default; `ssis events`
+ * prints the running stack's events as JSON lines.
+ */
+import { resolve } from 'node:path';
+import { runEvents } from './events';
+import { runStart } from './start';
+
+const HELP = `ssis — Scalable Serving Inference System
+
+Usage: ssis <command> [options]
+
+Commands:
+  start     run the whole system on the embedded default (ingress on http://localhost:8080)
+  events    print the running stack's events as JSON lines
+  help      show this help
+
+Run "ssis <command> --help" for a command's options.
+`;
+
+export const ROOT = resolve(__dirname, '..');
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        await runStart(rest);
+        return;
+      case 'events':
+        await runEvents(rest);
+        return;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return;
+      default:
+        process.stderr.write(`ssis: unknown command "${command}"\n\n${HELP}`);
+        process.exitCode = 2;
+    }
+  } catch (err) {
+    const e = err as { code?: string; message?: string; issues?: { field: string; message: string }[] };
+    process.stderr.write(`ssis ${command ?? ''}: ${e.message ?? String(err)}\n`);
+    for (const i of e.issues ?? []) process.stderr.write(`  - ${i.field}: ${i.message}\n`);
+    process.exitCode = 1;
+  }
+}

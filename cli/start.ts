@@ -1,0 +1,99 @@
+/** `ssis start`: the embedded stack in the foreground until SIGINT/SIGTERM. */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { SimulatedNodeConfig } from '../core/config/ssis-config';
+import { SsisError } from '../core/errors';
+import { startEmbeddedStack } from '../infra/embedded/stack';
+import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
+
+const HELP = `Usage: ssis start [options]
+
+Runs the whole SSIS system on one machine: embedded broker (Triggers from knative/), the five
+functions, a simulated MIG cluster with emulated inference servers, and the ingress.
+
+Options:
+  --port <n>            ingress port (default: $PORT or 8080)
+  --host <addr>         ingress address (default: 127.0.0.1)
+  --nodes <spec>        simulated GPUs, e.g. "node-a=2xA100-SXM4-40GB;node-b=2xH100-80GB"
+                        (default: ssis-config's cluster.nodes: 2 nodes × 2 A100-SXM4-40GB)
+  --sample-every <sec>  metrics sampling period (default 2; the cluster's PingSource says 10)
+  --knative <dir>       manifests to run (default: knative/)
+  --state-dir <dir>     event log and state (default: .ssis/)
+  --log-level <level>   debug | info | warn | error (default: info, or $SSIS_LOG_LEVEL)
+`;
+
+export function parseNodes(spec: string): SimulatedNodeConfig[] {
+  return spec.split(';').filter((s) => s.trim() !== '').map((part, i) => {
+    const [name, gpus] = part.includes('=') ? part.split('=', 2) as [string, string] : [`node-${i + 1}`, part];
+    return {
+      name: name.trim(),
+      gpus: gpus.split(',').map((g) => {
+        const m = /^\s*(\d+)\s*x\s*([A-Za-z0-9-]+)\s*$/.exec(g);
+        if (!m) throw new SsisError('SSIS_INVALID_CONFIG', `--nodes: "${g}" is not <count>x<GPU model>`, { issues: [{ field: '--nodes', message: `bad GPU spec "${g}"` }] });
+        return { model: m[2]!, count: Number(m[1]) };
+      }),
+    };
+  });
+}
+
+export async function runStart(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, nodes: { type: 'string' }, 'sample-every': { type: 'string' },
+      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const root = resolve(__dirname, '..');
+  const port = Number(values.port ?? process.env['PORT'] ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SsisError('SSIS_INVALID_CONFIG', `--port must be 0-65535, got ${values.port ?? process.env['PORT'] ?? ''}`);
+  const sampleEverySec = Number(values['sample-every'] ?? 2);
+  const level = (values['log-level'] ?? process.env['SSIS_LOG_LEVEL'] ?? 'info') as LogLevel;
+  const logger = createJsonLogger({ level, base: { app: 'ssis' } });
+  const nodeSpec = values.nodes ?? process.env['SSIS_NODES'];
+  const stateDir = resolve(values['state-dir'] ?? join(root, '.ssis'));
+  const stack = await startEmbeddedStack({
+    knativeDir: resolve(values.knative ?? join(root, 'knative')),
+    stateDir,
+    ingressPort: port,
+    ingressHost: values.host ?? process.env['SSIS_HOST'] ?? '127.0.0.1',
+    logger,
+    sampleEverySec,
+    ...(nodeSpec ? { nodes: parseNodes(nodeSpec) } : {}),
+  });
+
+  const gpus = stack.cluster.gpus();
+  const lines = [
+    '',
+    'SSIS is running (embedded: in-memory broker, simulated MIG cluster, emulated inference servers)',
+    `  ingress     ${stack.ingressUrl}   (SSIS body on POST /, OpenAI on /v1/completions, /v1/chat/completions)`,
+    `  broker      ${stack.brokerUrl}   (Trigger routing from knative/, metrics on /metrics)`,
+    ...Object.entries(stack.functionUrls).filter(([n]) => n !== 'request').map(([n, u]) => `  ${n.padEnd(11)} ${u}`),
+    `  cluster     ${gpus.length} GPUs: ${[...new Set(gpus.map((g) => g.node))].map((n) => `${n} (${gpus.filter((g) => g.node === n).map((g) => g.model).join(', ')})`).join('; ')}`,
+    `  models      ${[...stack.configuration.catalog.keys()].join(', ')}`,
+    `  events      ${stack.eventLogPath}   (npx ssis events)`,
+    `  sampling    every ${sampleEverySec}s`,
+    '',
+    'Try:',
+    `  curl -s ${stack.ingressUrl.replace('127.0.0.1', 'localhost')} -H 'content-type: application/json' \\`,
+    `    -d '{"token":"What is Deep Learning?","par":{"max_new_tokens":20},"env":{"MODEL_ID":"openai-community/gpt2"}}'`,
+    '',
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+
+  await new Promise<void>((done) => {
+    const shutdown = (signal: string): void => {
+      logger.info({ signal }, 'stopping');
+      stack.stop().then(done, (err: unknown) => {
+        logger.error({ error: String(err) }, 'stop failed');
+        done();
+      });
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}

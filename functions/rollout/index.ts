@@ -1,0 +1,70 @@
+/**
+ * The rollout function: slice-reconfigured → replicas started on the new slices → traffic moved
+ * make-before-break (the new revision takes 100 % only once all its replicas are ready) → old
+ * revision drained and removed → rollout-completed. Scale in drains and stops the released
+ * replicas; at zero replicas the service stops receiving traffic (cold start brings it back).
+ * Idempotent: starting a replica that exists and deleting a revision that is gone are no-ops.
+ */
+import type { Clock, IdSource } from '../../core/common/ports';
+import { createEvent } from '../../events/create';
+import type { SsisEvent } from '../../events/envelope';
+import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
+import { SLICE_RECONFIGURED, type SliceReconfigured } from '../../events/slice-reconfigured';
+import type { ClusterPort } from '../../infra/cluster/port';
+import type { FunctionContext, SsisFunction } from '../runtime/function';
+
+export interface RolloutDeps {
+  readonly cluster: ClusterPort;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+}
+
+const SOURCE = '/ssis/functions/rollout';
+
+export function buildRolloutFunction(deps: RolloutDeps): SsisFunction {
+  const { cluster, clock, ids } = deps;
+
+  async function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
+    const d = event.data as SliceReconfigured;
+    const service = cluster.getService(d.service);
+    if (!service) return undefined;
+    if (service.rollout !== d.decisionId) {
+      ctx.logger.info({ service: d.service, decisionId: d.decisionId }, 'rollout already done or superseded');
+      return undefined;
+    }
+    const started = clock.nowMs();
+    const starting = d.slices.filter((s) => s.action !== 'release');
+    await Promise.all(starting.map((s) => cluster.startReplica(d.service, d.revision, { id: s.replica, sliceId: s.sliceId, node: s.node, gpu: s.gpu })));
+    const readyAfterMs = clock.nowMs() - started;
+    if (d.replicas > 0 && !(service.traffic.length === 1 && service.traffic[0]?.revision === d.revision)) {
+      cluster.setTraffic(d.service, [{ revision: d.revision, percent: 100 }]);
+    }
+    if (d.replicas > 0) {
+      // Every other revision now has no traffic: drain and remove it (the old tier's slices free up).
+      const others = (cluster.getService(d.service)?.revisions ?? []).filter((r) => r.name !== d.revision);
+      await Promise.all(others.map((r) => cluster.deleteRevision(d.service, r.name)));
+    }
+    await Promise.all(d.slices.filter((s) => s.action === 'release').map((s) => cluster.stopReplica(d.service, s.replica)));
+    if (d.replicas === 0) {
+      cluster.setTraffic(d.service, []);
+      cluster.setCondition(d.service, { ready: false, reason: 'NoCapacity', message: 'scaled to zero' });
+    }
+    cluster.endRollout(d.service, d.decisionId);
+    const done: RolloutCompleted = {
+      decisionId: d.decisionId,
+      service: d.service,
+      revision: d.revision,
+      previousRevision: d.previousRevision,
+      profile: d.profile,
+      gpuModel: d.gpuModel,
+      replicas: d.replicas,
+      generation: d.fromGeneration + 1,
+      readyAfterMs,
+      completedAt: new Date(clock.nowMs()).toISOString(),
+    };
+    ctx.logger.info({ service: d.service, decisionId: d.decisionId, revision: d.revision, replicas: d.replicas, readyAfterMs }, 'rollout completed');
+    return createEvent(ROLLOUT_COMPLETED, done, { source: SOURCE, clock, ids });
+  }
+
+  return { name: 'rollout', handles: [SLICE_RECONFIGURED], onEvent };
+}

@@ -1,0 +1,106 @@
+/**
+ * The shared function runtime: one express app per function with CloudEvents in (binary and
+ * structured), a reply event out (binary mode), `/health/readiness`, `/health/liveness` and
+ * `/metrics` (prom-client, one registry per function). Status codes follow what the Knative Kafka
+ * dispatcher does with them (notes/knative-kafka.md §1.5, §1.7): 200 + event = reply, 204 = done,
+ * 503 = retry (retriable errors), 422 = dead-letter without retry (non-retriable errors).
+ */
+import express from 'express';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { asSsisError, SsisError } from '../../core/errors';
+import { fromHttp, toHttpBinary } from '../../events/codec/http';
+import type { FunctionContext, SsisFunction } from './function';
+
+export interface RuntimeOptions {
+  readonly bodyLimitBytes?: number;
+}
+
+export function isCloudEventRequest(headers: Record<string, string | string[] | undefined>): boolean {
+  const type = String(headers['content-type'] ?? '');
+  return headers['ce-id'] !== undefined || headers['ce-specversion'] !== undefined || type.startsWith('application/cloudevents');
+}
+
+/** The registry a function's context carries; create it before building the function. */
+export function createFunctionRegistry(name: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ function: name });
+  return registry;
+}
+
+export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: RuntimeOptions = {}): express.Express {
+  const registry = ctx.registry;
+  const events = new Counter({ name: 'ssis_function_events_total', help: 'CloudEvents handled, by type and outcome.', labelNames: ['type', 'outcome'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'ssis_function_event_duration_seconds',
+    help: 'Time to handle one CloudEvent.',
+    labelNames: ['type'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/health/liveness', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/health/readiness', (_req, res) => {
+    const ok = fn.ready?.() ?? true;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'not ready' });
+  });
+  app.get('/metrics', (_req, res, next) => {
+    registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
+  });
+
+  // CloudEvents (from the broker's triggers) are recognised by their headers on any POST.
+  app.post(/.*/, express.raw({ type: () => true, limit: opts.bodyLimitBytes ?? 1 << 20 }), (req, res, next) => {
+    if (!isCloudEventRequest(req.headers)) {
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    let type = 'unknown';
+    void (async () => {
+      try {
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const event = fromHttp({ headers: req.headers, body });
+        type = event.type;
+        if (!fn.handles.includes(event.type)) {
+          throw new SsisError('SSIS_UNSUPPORTED_EVENT_TYPE', `function ${fn.name} does not handle ${event.type} (handles: ${fn.handles.join(', ')})`, {
+            issues: [{ field: 'type', message: `unsupported: ${event.type}` }],
+          });
+        }
+        const reply = await fn.onEvent(event, ctx);
+        events.inc({ type, outcome: 'ok' });
+        if (!reply) {
+          res.status(204).end();
+          return;
+        }
+        const message = toHttpBinary(reply);
+        res.status(200).set(message.headers).send(message.body);
+      } catch (err) {
+        const e = asSsisError(err);
+        events.inc({ type, outcome: e.retriable ? 'retry' : 'rejected' });
+        ctx.logger.warn({ function: fn.name, type, code: e.code, retriable: e.retriable, issues: e.issues, error: e.message }, 'event not handled');
+        // Invalid input is the sender's fault: 400. Other non-retriable failures go straight
+        // to the dead-letter sink (422 is not retried by the Kafka dispatcher); retriable → 503.
+        const status = e.code === 'SSIS_INVALID_EVENT' || e.code === 'SSIS_UNSUPPORTED_EVENT_TYPE' ? 400 : e.retriable ? 503 : 422;
+        res.status(status).json(e.toJSON());
+      } finally {
+        duration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    })();
+  });
+
+  fn.routes?.(app, ctx);
+
+  app.use((req: express.Request, res: express.Response) => {
+    res.status(404).json(new SsisError('SSIS_NOT_FOUND', `no route ${req.method} ${req.path} on function ${fn.name}`).toJSON());
+  });
+  // Errors from body parsing (bad JSON, too large) come here: answer with the problem, never crash.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
+    const e = status < 500
+      ? new SsisError('SSIS_INVALID_REQUEST', `request body could not be read: ${(err as Error).message}`, { issues: [{ field: 'body', message: (err as Error).message }] })
+      : asSsisError(err);
+    res.status(status < 500 ? status : e.httpStatus).json(e.toJSON());
+  });
+  return app;
+}

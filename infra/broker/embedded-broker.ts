@@ -1,0 +1,270 @@
+/**
+ * The embedded broker: Knative Kafka Broker semantics in memory, driven by the Trigger manifests
+ * of knative/ so that local runs route exactly as the cluster does (ARCHITECTURE.md).
+ * - ingress: `POST /<namespace>/<broker>`, a CloudEvent in binary or structured mode; 202 when
+ *   stored, 400 when not a valid CloudEvent, 503 when stopping (notes/knative-kafka.md §1.1);
+ * - every stored event gets an offset in one log (replayable; also written to a JSONL file);
+ * - each Trigger gets the events its filters match; `delivery.order: ordered` delivers one event
+ *   at a time per partition key, in order; unordered ones run concurrently;
+ * - delivery: POST in binary mode with `Prefer: reply`; retried on network errors, timeouts and
+ *   status ≥500, 404, 408, 409, 429 (§1.5) after linear/exponential back-off; after the last
+ *   attempt (or at once for other 4xx) the event goes to the dead-letter sink with
+ *   knativeerrordest/knativeerrorcode/knativeerrordata extensions;
+ * - a reply event in a 2xx response is stored like any other event (§1.7); a non-empty 2xx body
+ *   that is not a CloudEvent fails the delivery, as in Knative.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../../core/common/ports';
+import { silentLogger } from '../../core/common/ports';
+import { asSsisError } from '../../core/errors';
+import { fromHttp, toHttpBinary } from '../../events/codec/http';
+import type { ExtensionValue, SsisEvent } from '../../events/envelope';
+import type { EventAttributes } from '../knative/filters';
+import type { Delivery, Destination, KnativeManifests, TriggerManifest } from '../knative/types';
+import type { EventLogWriter, LoggedEvent } from './event-log';
+
+export interface BrokerPublish {
+  publish(event: SsisEvent): Promise<void>;
+}
+
+export interface DeadLetter {
+  readonly trigger: string;
+  readonly event: SsisEvent;
+  readonly errorCode: number;
+  readonly errorData: string;
+  readonly destination: string;
+}
+
+export interface EmbeddedBrokerOptions {
+  readonly manifests: KnativeManifests;
+  /** Resolves a Trigger subscriber or sink to a URL; KafkaSink refs go to the dead-letter log instead. */
+  readonly resolve: (destination: Destination) => string | undefined;
+  readonly logger?: Logger;
+  readonly eventLog?: EventLogWriter;
+  readonly now?: () => number;
+  /** Hook for tests: how long to wait before a retry (defaults to a real timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const RETRIABLE_STATUS = (s: number): boolean => s >= 500 || s === 404 || s === 408 || s === 409 || s === 429;
+
+export function eventAttributes(e: SsisEvent): EventAttributes {
+  const attrs: Record<string, ExtensionValue | undefined> = {
+    specversion: e.specversion, id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time, datacontenttype: e.datacontenttype, partitionkey: e.partitionkey,
+  };
+  for (const [k, v] of Object.entries(e.extensions ?? {})) attrs[k] = v;
+  return attrs;
+}
+
+export function backoffMs(delivery: Delivery, retry: number): number {
+  return delivery.backoffPolicy === 'linear' ? delivery.backoffDelayMs * retry : delivery.backoffDelayMs * 2 ** retry;
+}
+
+export class EmbeddedBroker implements BrokerPublish {
+  readonly registry = new Registry();
+  private readonly log: LoggedEvent[] = [];
+  private readonly deadLetterLog: DeadLetter[] = [];
+  /** trigger name → partition key → tail of its delivery chain. */
+  private readonly chains = new Map<string, Map<string, Promise<void>>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private server: Server | null = null;
+  private stopping = false;
+  private readonly ingested: Counter<'type'>;
+  private readonly deliveries: Counter<'trigger' | 'outcome'>;
+  private readonly deliveryLatency: Histogram<'trigger'>;
+  url = '';
+
+  constructor(private readonly opts: EmbeddedBrokerOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.registry.setDefaultLabels({ broker: `${opts.manifests.broker.namespace}/${opts.manifests.broker.name}` });
+    const r = [this.registry];
+    this.ingested = new Counter({ name: 'ssis_broker_events_total', help: 'Events stored by the broker, by type.', labelNames: ['type'], registers: r });
+    this.deliveries = new Counter({ name: 'ssis_broker_deliveries_total', help: 'Trigger deliveries by outcome (ok, retry, dead_letter, dropped).', labelNames: ['trigger', 'outcome'], registers: r });
+    this.deliveryLatency = new Histogram({
+      name: 'ssis_broker_delivery_duration_seconds', help: 'From storing an event to its successful delivery to one Trigger.', labelNames: ['trigger'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r,
+    });
+  }
+
+  get path(): string {
+    return `/${this.opts.manifests.broker.namespace}/${this.opts.manifests.broker.name}`;
+  }
+
+  /** Every stored event in offset order. */
+  events(): readonly LoggedEvent[] {
+    return this.log;
+  }
+
+  deadLetters(): readonly DeadLetter[] {
+    return this.deadLetterLog;
+  }
+
+  async start(port = 0): Promise<string> {
+    const server = createServer((req, res) => void this.handleIngress(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    const { port: bound } = server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${bound}${this.path}`;
+    return this.url;
+  }
+
+  /** Stores an event and starts its deliveries; resolves once stored (like the receiver's 202). */
+  publish(event: SsisEvent): Promise<void> {
+    const entry: LoggedEvent = { offset: this.log.length, storedAtMs: this.now(), event };
+    this.log.push(entry);
+    this.opts.eventLog?.append(entry);
+    this.ingested.inc({ type: event.type });
+    for (const trigger of this.opts.manifests.triggers) {
+      if (trigger.broker !== this.opts.manifests.broker.name || !trigger.filters.matches(eventAttributes(event))) continue;
+      this.enqueue(trigger, entry);
+    }
+    return Promise.resolve();
+  }
+
+  /** Resolves when no delivery is pending (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await this.opts.eventLog?.close();
+  }
+
+  private enqueue(trigger: TriggerManifest, entry: LoggedEvent): void {
+    let job: Promise<void>;
+    if (trigger.ordered) {
+      const perKey = this.chains.get(trigger.name) ?? new Map<string, Promise<void>>();
+      this.chains.set(trigger.name, perKey);
+      const key = entry.event.partitionkey ?? '';
+      const previous = perKey.get(key) ?? Promise.resolve();
+      job = previous.then(() => this.deliver(trigger, entry));
+      perKey.set(key, job);
+      void job.then(() => {
+        if (perKey.get(key) === job) perKey.delete(key);
+      });
+    } else {
+      job = this.deliver(trigger, entry);
+    }
+    this.inFlight.add(job);
+    void job.finally(() => this.inFlight.delete(job));
+  }
+
+  /** One event to one Trigger: attempts, back-off, dead letter. Never rejects. */
+  private async deliver(trigger: TriggerManifest, entry: LoggedEvent): Promise<void> {
+    const { delivery } = trigger;
+    const url = this.opts.resolve(trigger.subscriber);
+    let last = { status: 0, data: `no address for subscriber ${trigger.subscriber.kind}/${trigger.subscriber.name}` };
+    if (url) {
+      for (let attempt = 0; attempt <= delivery.retry && !this.stopping; attempt++) {
+        if (attempt > 0) await this.sleep(backoffMs(delivery, attempt));
+        const outcome = await this.attempt(url, trigger, entry.event);
+        if (outcome.ok) {
+          this.deliveries.inc({ trigger: trigger.name, outcome: 'ok' });
+          this.deliveryLatency.observe({ trigger: trigger.name }, (this.now() - entry.storedAtMs) / 1000);
+          if (outcome.reply) await this.publish(outcome.reply);
+          return;
+        }
+        last = outcome;
+        this.logger.warn({ trigger: trigger.name, event: entry.event.id, type: entry.event.type, attempt: attempt + 1, status: outcome.status, error: outcome.data.slice(0, 300) }, 'delivery failed');
+        if (!outcome.retriable) break;
+        this.deliveries.inc({ trigger: trigger.name, outcome: 'retry' });
+      }
+    }
+    await this.deadLetter(trigger, entry.event, url ?? '', last.status, last.data);
+  }
+
+  private async attempt(url: string, trigger: TriggerManifest, event: SsisEvent): Promise<{ ok: true; reply?: SsisEvent } | { ok: false; retriable: boolean; status: number; data: string }> {
+    const { headers, body } = toHttpBinary(event);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, prefer: 'reply', 'kn-namespace': trigger.namespace },
+        body,
+        signal: AbortSignal.timeout(trigger.delivery.timeoutMs),
+      });
+    } catch (err) {
+      return { ok: false, retriable: true, status: 0, data: String(err) };
+    }
+    const text = await res.text().catch(() => '');
+    if (res.status >= 200 && res.status < 300) {
+      if (text.length === 0) return { ok: true };
+      try {
+        return { ok: true, reply: fromHttp({ headers: Object.fromEntries(res.headers.entries()), body: text }) };
+      } catch (err) {
+        // Knative: "Unable to decode response: unknown encoding and non empty response".
+        return { ok: false, retriable: true, status: res.status, data: `non-empty response is not a CloudEvent: ${asSsisError(err).message}` };
+      }
+    }
+    return { ok: false, retriable: RETRIABLE_STATUS(res.status), status: res.status, data: text };
+  }
+
+  private async deadLetter(trigger: TriggerManifest, event: SsisEvent, destination: string, status: number, data: string): Promise<void> {
+    const sink = trigger.delivery.deadLetterSink;
+    if (!sink) {
+      this.deliveries.inc({ trigger: trigger.name, outcome: 'dropped' });
+      this.logger.error({ trigger: trigger.name, event: event.id, type: event.type, status }, 'delivery failed and no dead-letter sink is set: event dropped');
+      return;
+    }
+    const lettered: SsisEvent = {
+      ...event,
+      extensions: { ...event.extensions, knativeerrordest: destination, knativeerrorcode: status, knativeerrordata: data.slice(0, 1024) },
+    };
+    this.deliveries.inc({ trigger: trigger.name, outcome: 'dead_letter' });
+    const target = 'kind' in sink && sink.kind === 'KafkaSink' ? undefined : this.opts.resolve(sink);
+    if (target) {
+      const { headers, body } = toHttpBinary(lettered);
+      try {
+        await fetch(target, { method: 'POST', headers, body, signal: AbortSignal.timeout(trigger.delivery.timeoutMs) });
+      } catch (err) {
+        this.logger.error({ trigger: trigger.name, event: event.id, error: String(err) }, 'dead-letter sink unreachable');
+      }
+    }
+    // KafkaSink (the default): kept in the dead-letter log, replayable like the broker topic.
+    this.deadLetterLog.push({ trigger: trigger.name, event: lettered, errorCode: status, errorData: data.slice(0, 1024), destination });
+    this.logger.warn({ trigger: trigger.name, event: event.id, type: event.type, status }, 'event dead-lettered');
+  }
+
+  private async handleIngress(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
+      return;
+    }
+    if (req.method !== 'POST' || path !== this.path) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'SSIS_NOT_FOUND', message: `broker ingress is POST ${this.path}` }));
+      return;
+    }
+    if (this.stopping) {
+      res.writeHead(503).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const event = fromHttp({ headers: req.headers, body: Buffer.concat(chunks) });
+      await this.publish(event);
+      res.writeHead(202).end();
+    } catch (err) {
+      const e = asSsisError(err);
+      res.writeHead(e.retriable ? 503 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(e.toJSON()));
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The cluster port: what the functions need from "the cluster". The embedded adapter is the
+ * simulated cluster (simulated.ts); in a real cluster the same calls map to Knative Serving
+ * (Services, Revisions, traffic) and node labels for MIG (nvidia.com/mig.config).
+ */
+import type { GpuState } from '../../core/mig/layout';
+
+export interface TrafficTarget {
+  readonly revision: string;
+  readonly percent: number;
+}
+
+export type ReplicaPhase = 'starting' | 'ready' | 'draining';
+
+export interface ReplicaView {
+  readonly id: string;
+  readonly revision: string;
+  readonly sliceId: string;
+  readonly node: string;
+  readonly gpu: number;
+  readonly phase: ReplicaPhase;
+  readonly url: string | null;
+}
+
+export interface RevisionView {
+  readonly name: string;
+  readonly profile: string;
+  readonly gpuModel: string;
+  readonly decisionId: string;
+  readonly replicas: readonly ReplicaView[];
+}
+
+export interface ServiceCondition {
+  readonly ready: boolean;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ServiceView {
+  readonly name: string;
+  readonly modelId: string;
+  readonly generation: number;
+  readonly revisions: readonly RevisionView[];
+  readonly traffic: readonly TrafficTarget[];
+  readonly condition: ServiceCondition;
+  /** Decision whose rollout is under way, if any. */
+  readonly rollout: string | null;
+}
+
+export interface ScrapeTarget {
+  readonly url: string;
+  /** Target labels Prometheus would attach: namespace, service, revision, pod, node, gpu, profile. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface RouteLease {
+  readonly url: string;
+  readonly replica: string;
+  release(): void;
+}
+
+export type ReadyOutcome = 'ready' | 'failed' | 'timeout';
+
+export interface ClusterPort {
+  readonly namespace: string;
+  listServices(): readonly ServiceView[];
+  getService(name: string): ServiceView | undefined;
+  /** Creates the service (no revision, generation 0) if it does not exist; returns it. */
+  ensureService(name: string, modelId: string): ServiceView;
+  gpus(): readonly GpuState[];
+  /** Applies the given layouts of the GPUs they name (simulated NVML create/destroy at positions). */
+  applyGpuLayouts(layouts: readonly GpuState[]): void;
+  /**
+   * Accepts a decision computed from `fromGeneration`: bumps the generation and marks the rollout.
+   * Returns false (and changes nothing) when the generation moved on: the decision is stale or a duplicate.
+   */
+  beginDecision(service: string, decisionId: string, fromGeneration: number): boolean;
+  endRollout(service: string, decisionId: string): void;
+  createRevision(service: string, revision: { name: string; profile: string; gpuModel: string; decisionId: string }): void;
+  /** Starts a replica on a slice and resolves when it is ready (model loaded). Idempotent per id. */
+  startReplica(service: string, revision: string, replica: { id: string; sliceId: string; node: string; gpu: number }): Promise<ReplicaView>;
+  /** Drains a replica (in-flight requests finish), stops it and frees its slice. */
+  stopReplica(service: string, replicaId: string): Promise<void>;
+  setTraffic(service: string, traffic: readonly TrafficTarget[]): void;
+  deleteRevision(service: string, revision: string): Promise<void>;
+  setCondition(service: string, condition: ServiceCondition): void;
+  /** Picks a ready replica by traffic split and least outstanding requests (activator + queue-proxy). */
+  acquireRoute(service: string): RouteLease | null;
+  waitForReady(service: string, timeoutMs: number): Promise<ReadyOutcome>;
+  scrapeTargets(): readonly ScrapeTarget[];
+}

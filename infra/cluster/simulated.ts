@@ -1,0 +1,339 @@
+/**
+ * The simulated MIG cluster (embedded cluster adapter; a FAKE of what cannot run here: GPU nodes,
+ * the MIG driver, Knative Serving's control plane). GPU and MIG state follow the exact geometry
+ * of core/mig; services have revisions, traffic splits and replicas; every replica is a real
+ * emulated inference server on loopback, so the data path is real HTTP.
+ */
+import { EventEmitter } from 'node:events';
+import type { ModelCatalog } from '../../core/catalog/model-catalog';
+import { engineConfigFor } from '../../core/catalog/engine-config';
+import type { Logger } from '../../core/common/ports';
+import { silentLogger } from '../../core/common/ports';
+import { SsisError } from '../../core/errors';
+import { assertValidCluster, type GpuState } from '../../core/mig/layout';
+import { EmulatedInferenceServer } from '../emulator/inference-server';
+import type {
+  ClusterPort, ReadyOutcome, ReplicaView, RevisionView, RouteLease, ScrapeTarget, ServiceCondition, ServiceView, TrafficTarget,
+} from './port';
+
+export interface SimulatedNode {
+  readonly name: string;
+  readonly gpus: readonly { readonly model: string; readonly count: number }[];
+}
+
+export interface SimulatedClusterOptions {
+  readonly namespace: string;
+  readonly nodes: readonly SimulatedNode[];
+  readonly catalog: ModelCatalog;
+  /** Multiplies each model's loadSeconds (tests use a small factor). */
+  readonly loadTimeScale?: number;
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+interface Replica {
+  id: string;
+  revision: string;
+  sliceId: string;
+  node: string;
+  gpu: number;
+  phase: 'starting' | 'ready' | 'draining';
+  server: EmulatedInferenceServer | null;
+  started: Promise<ReplicaView> | null;
+  outstanding: number;
+}
+
+interface Revision {
+  name: string;
+  profile: string;
+  gpuModel: string;
+  decisionId: string;
+  replicas: Map<string, Replica>;
+}
+
+interface Service {
+  name: string;
+  modelId: string;
+  generation: number;
+  revisions: Map<string, Revision>;
+  traffic: TrafficTarget[];
+  condition: ServiceCondition;
+  rollout: string | null;
+}
+
+const NO_CAPACITY: ServiceCondition = { ready: false, reason: 'NoCapacity', message: 'no replica yet (scaled to zero)' };
+
+export class SimulatedCluster implements ClusterPort {
+  readonly namespace: string;
+  private readonly services = new Map<string, Service>();
+  private gpuStates: GpuState[];
+  private readonly changes = new EventEmitter();
+  private readonly logger: Logger;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: SimulatedClusterOptions) {
+    this.namespace = opts.namespace;
+    this.logger = opts.logger ?? silentLogger;
+    this.random = opts.random ?? Math.random;
+    this.gpuStates = opts.nodes.flatMap((n) => {
+      let index = 0;
+      return n.gpus.flatMap((g) => Array.from({ length: g.count }, (): GpuState => ({ node: n.name, index: index++, model: g.model, migEnabled: true, instances: [] })));
+    });
+    assertValidCluster(this.gpuStates);
+    this.changes.setMaxListeners(0);
+  }
+
+  listServices(): readonly ServiceView[] {
+    return [...this.services.values()].map(view);
+  }
+
+  getService(name: string): ServiceView | undefined {
+    const s = this.services.get(name);
+    return s ? view(s) : undefined;
+  }
+
+  ensureService(name: string, modelId: string): ServiceView {
+    let s = this.services.get(name);
+    if (!s) {
+      s = { name, modelId, generation: 0, revisions: new Map(), traffic: [], condition: NO_CAPACITY, rollout: null };
+      this.services.set(name, s);
+      this.changed(s);
+    }
+    return view(s);
+  }
+
+  gpus(): readonly GpuState[] {
+    return this.gpuStates;
+  }
+
+  applyGpuLayouts(layouts: readonly GpuState[]): void {
+    const next = this.gpuStates.map((g) => layouts.find((l) => l.node === g.node && l.index === g.index) ?? g);
+    for (const l of layouts) {
+      if (!this.gpuStates.some((g) => g.node === l.node && g.index === l.index)) {
+        throw new SsisError('SSIS_GEOMETRY_VIOLATION', `no GPU ${l.node}/gpu${l.index} in the cluster`, { issues: [{ field: `${l.node}/gpu${l.index}`, message: 'unknown GPU' }] });
+      }
+    }
+    assertValidCluster(next);
+    // A slice still used by a running replica may not disappear (the driver refuses: "In use").
+    for (const g of this.gpuStates) {
+      const after = next.find((n) => n.node === g.node && n.index === g.index)!;
+      for (const inst of g.instances) {
+        if (inst.owner === null || !this.replicaExists(inst.owner)) continue;
+        const kept = after.instances.find((i) => i.id === inst.id);
+        if (!kept || kept.owner !== inst.owner) {
+          throw new SsisError('SSIS_GEOMETRY_VIOLATION', `slice ${inst.id} on ${g.node}/gpu${g.index} is in use by ${inst.owner}`, { issues: [{ field: inst.id, message: 'in use' }] });
+        }
+      }
+    }
+    this.gpuStates = next;
+  }
+
+  beginDecision(service: string, decisionId: string, fromGeneration: number): boolean {
+    const s = this.require(service);
+    if (s.generation !== fromGeneration) return false;
+    s.generation += 1;
+    s.rollout = decisionId;
+    this.changed(s);
+    return true;
+  }
+
+  endRollout(service: string, decisionId: string): void {
+    const s = this.require(service);
+    if (s.rollout === decisionId) s.rollout = null;
+    this.changed(s);
+  }
+
+  createRevision(service: string, r: { name: string; profile: string; gpuModel: string; decisionId: string }): void {
+    const s = this.require(service);
+    if (s.revisions.has(r.name)) return;
+    s.revisions.set(r.name, { ...r, replicas: new Map() });
+    this.changed(s);
+  }
+
+  startReplica(service: string, revision: string, r: { id: string; sliceId: string; node: string; gpu: number }): Promise<ReplicaView> {
+    const s = this.require(service);
+    const rev = s.revisions.get(revision);
+    if (!rev) throw new SsisError('SSIS_NOT_FOUND', `revision ${revision} of ${service} does not exist`);
+    const existing = rev.replicas.get(r.id);
+    if (existing?.started) return existing.started;
+    const spec = this.opts.catalog.get(s.modelId);
+    if (!spec) throw new SsisError('SSIS_UNKNOWN_MODEL', `model ${s.modelId} is not in the catalog`);
+    const replica: Replica = { ...r, revision, phase: 'starting', server: null, started: null, outstanding: 0 };
+    rev.replicas.set(r.id, replica);
+    this.changed(s);
+    replica.started = (async () => {
+      const server = new EmulatedInferenceServer({
+        modelId: s.modelId,
+        engine: engineConfigFor(spec, rev.gpuModel, rev.profile),
+        maxModelLen: spec.maxModelLen,
+        defaultMaxNewTokens: spec.defaultMaxNewTokens,
+      });
+      replica.server = server;
+      await server.start();
+      // Model load (image present, weights read, engine warm-up) before the replica is Ready.
+      await sleep(spec.loadSeconds * 1000 * (this.opts.loadTimeScale ?? 1));
+      replica.phase = 'ready';
+      this.logger.info({ service, revision, replica: r.id, slice: r.sliceId, url: server.url }, 'replica ready');
+      this.changed(s);
+      return replicaView(replica);
+    })();
+    return replica.started;
+  }
+
+  async stopReplica(service: string, replicaId: string): Promise<void> {
+    const s = this.require(service);
+    for (const rev of s.revisions.values()) {
+      const replica = rev.replicas.get(replicaId);
+      if (!replica) continue;
+      replica.phase = 'draining';
+      this.changed(s);
+      await replica.started?.catch(() => undefined);
+      await replica.server?.stop();
+      rev.replicas.delete(replicaId);
+      this.releaseSlice(replicaId);
+      this.changed(s);
+      return;
+    }
+  }
+
+  setTraffic(service: string, traffic: readonly TrafficTarget[]): void {
+    const s = this.require(service);
+    const total = traffic.reduce((sum, t) => sum + t.percent, 0);
+    if (traffic.length > 0 && total !== 100) throw new SsisError('SSIS_INVALID_CONFIG', `traffic of ${service} sums to ${total}, must be 100`);
+    for (const t of traffic) if (!s.revisions.has(t.revision)) throw new SsisError('SSIS_NOT_FOUND', `traffic names unknown revision ${t.revision}`);
+    s.traffic = [...traffic];
+    if (traffic.length > 0) s.condition = { ready: true, reason: 'Ready', message: `serving ${traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}` };
+    this.changed(s);
+  }
+
+  async deleteRevision(service: string, revision: string): Promise<void> {
+    const s = this.require(service);
+    const rev = s.revisions.get(revision);
+    if (!rev) return;
+    // Deleting a revision that still receives traffic would break the route (Knative refuses too).
+    if (s.traffic.some((t) => t.revision === revision && t.percent > 0)) {
+      throw new SsisError('SSIS_INVALID_CONFIG', `revision ${revision} still receives traffic`);
+    }
+    await Promise.all([...rev.replicas.keys()].map((id) => this.stopReplica(service, id)));
+    s.revisions.delete(revision);
+    s.traffic = s.traffic.filter((t) => t.revision !== revision);
+    this.changed(s);
+  }
+
+  setCondition(service: string, condition: ServiceCondition): void {
+    const s = this.require(service);
+    s.condition = condition;
+    this.changed(s);
+  }
+
+  acquireRoute(service: string): RouteLease | null {
+    const s = this.services.get(service);
+    if (!s) return null;
+    const candidates = s.traffic
+      .filter((t) => t.percent > 0)
+      .map((t) => ({ t, ready: [...(s.revisions.get(t.revision)?.replicas.values() ?? [])].filter((r) => r.phase === 'ready') }))
+      .filter((c) => c.ready.length > 0);
+    if (candidates.length === 0) return null;
+    const total = candidates.reduce((sum, c) => sum + c.t.percent, 0);
+    let pick = this.random() * total;
+    const chosen = candidates.find((c) => (pick -= c.t.percent) < 0) ?? candidates[candidates.length - 1]!;
+    const replica = chosen.ready.reduce((best, r) => (r.outstanding < best.outstanding ? r : best));
+    replica.outstanding += 1;
+    let released = false;
+    return {
+      url: replica.server!.url,
+      replica: replica.id,
+      release: () => {
+        if (!released) replica.outstanding -= 1;
+        released = true;
+      },
+    };
+  }
+
+  waitForReady(service: string, timeoutMs: number): Promise<ReadyOutcome> {
+    const routable = (): boolean => {
+      const lease = this.acquireRoute(service);
+      lease?.release();
+      return lease !== null;
+    };
+    if (routable()) return Promise.resolve('ready');
+    return new Promise((resolve) => {
+      const onChange = (name: string): void => {
+        if (name !== service) return;
+        if (routable()) finish('ready');
+        else if (this.services.get(service)?.condition.reason === 'Unschedulable') finish('failed');
+      };
+      const timer = setTimeout(() => finish('timeout'), timeoutMs);
+      const finish = (outcome: ReadyOutcome): void => {
+        clearTimeout(timer);
+        this.changes.off('change', onChange);
+        resolve(outcome);
+      };
+      this.changes.on('change', onChange);
+    });
+  }
+
+  scrapeTargets(): readonly ScrapeTarget[] {
+    const out: ScrapeTarget[] = [];
+    for (const s of this.services.values()) {
+      for (const rev of s.revisions.values()) {
+        for (const r of rev.replicas.values()) {
+          if (r.phase !== 'ready' || !r.server) continue;
+          out.push({
+            url: `${r.server.url}/metrics`,
+            labels: { namespace: this.namespace, service: s.name, revision: rev.name, pod: r.id, node: r.node, gpu: String(r.gpu), profile: rev.profile },
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Stops every replica (used when the embedded stack shuts down). */
+  async shutdown(): Promise<void> {
+    const stops: Promise<void>[] = [];
+    for (const s of this.services.values()) for (const rev of s.revisions.values()) for (const id of rev.replicas.keys()) stops.push(this.stopReplica(s.name, id));
+    await Promise.all(stops);
+  }
+
+  private replicaExists(id: string): boolean {
+    for (const s of this.services.values()) for (const rev of s.revisions.values()) if (rev.replicas.has(id)) return true;
+    return false;
+  }
+
+  private releaseSlice(owner: string): void {
+    // The MIG instance stays (mig-manager does not destroy idle instances); it becomes free.
+    this.gpuStates = this.gpuStates.map((g) =>
+      g.instances.some((i) => i.owner === owner) ? { ...g, instances: g.instances.map((i) => (i.owner === owner ? { ...i, owner: null } : i)) } : g,
+    );
+  }
+
+  private require(name: string): Service {
+    const s = this.services.get(name);
+    if (!s) throw new SsisError('SSIS_NOT_FOUND', `service ${name} does not exist`);
+    return s;
+  }
+
+  private changed(s: Service): void {
+    this.changes.emit('change', s.name);
+  }
+}
+
+function replicaView(r: Replica): ReplicaView {
+  return { id: r.id, revision: r.revision, sliceId: r.sliceId, node: r.node, gpu: r.gpu, phase: r.phase, url: r.server?.url ?? null };
+}
+
+function view(s: Service): ServiceView {
+  const revisions: RevisionView[] = [...s.revisions.values()].map((r) => ({
+    name: r.name,
+    profile: r.profile,
+    gpuModel: r.gpuModel,
+    decisionId: r.decisionId,
+    replicas: [...r.replicas.values()].map(replicaView),
+  }));
+  return { name: s.name, modelId: s.modelId, generation: s.generation, revisions, traffic: [...s.traffic], condition: s.condition, rollout: s.rollout };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

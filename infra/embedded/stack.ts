@@ -1,0 +1,162 @@
+/**
+ * The whole SSIS system on one machine with no external services (`npm start`): the embedded
+ * broker (Trigger semantics from knative/), the five functions each on its own loopback HTTP
+ * server exactly as in the cluster, the simulated MIG cluster with emulated inference servers,
+ * the PingSource ticker, and the ingress on PORT.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Clock, IdSource, Logger } from '../../core/common/ports';
+import { systemClock } from '../../core/common/ports';
+import type { SimulatedNodeConfig } from '../../core/config/ssis-config';
+import { buildEvaluateFunction } from '../../functions/evaluate/index';
+import { buildReconfigureFunction } from '../../functions/reconfigure/index';
+import { buildRequestFunction } from '../../functions/request/index';
+import { buildRolloutFunction } from '../../functions/rollout/index';
+import type { SsisFunction } from '../../functions/runtime/function';
+import { httpPublisher } from '../../functions/runtime/publisher';
+import { createFunctionApp, createFunctionRegistry } from '../../functions/runtime/server';
+import { buildSampleFunction } from '../../functions/sample/index';
+import { EmbeddedBroker } from '../broker/embedded-broker';
+import { fileEventLog } from '../broker/event-log';
+import { runPingSource, type PingSourceRunner } from '../broker/ping-source';
+import { SimulatedCluster } from '../cluster/simulated';
+import { configurationFrom, type SsisConfiguration } from '../config/from-configmaps';
+import { loadManifests } from '../knative/manifests';
+import type { Destination, KnativeManifests } from '../knative/types';
+import { createDirectScrapeSource } from '../metrics/direct-scrape';
+
+export const DEFAULT_NODES: readonly SimulatedNodeConfig[] = [
+  { name: 'node-a', gpus: [{ model: 'A100-SXM4-40GB', count: 2 }] },
+  { name: 'node-b', gpus: [{ model: 'A100-SXM4-40GB', count: 2 }] },
+];
+
+/** The Knative Service of each function: knative/services.yaml, plus ssis-request from func.yaml. */
+export const FUNCTION_SERVICES: Readonly<Record<string, string>> = {
+  'ssis-request': 'request',
+  'ssis-sample': 'sample',
+  'ssis-evaluate': 'evaluate',
+  'ssis-reconfigure': 'reconfigure',
+  'ssis-rollout': 'rollout',
+};
+
+export interface StackOptions {
+  readonly knativeDir: string;
+  readonly stateDir: string;
+  readonly ingressPort: number;
+  readonly ingressHost?: string;
+  readonly logger: Logger;
+  /** Overrides the PingSource schedule (embedded runs sample faster than the cluster's 10 s). */
+  readonly sampleEverySec?: number;
+  readonly nodes?: readonly SimulatedNodeConfig[];
+  readonly loadTimeScale?: number;
+  /** Config overrides applied on top of the ConfigMaps (tests shorten windows with it). */
+  readonly configure?: (c: SsisConfiguration) => SsisConfiguration;
+  readonly clock?: Clock;
+  readonly ids?: IdSource;
+  readonly random?: () => number;
+}
+
+export interface RunningStack {
+  readonly ingressUrl: string;
+  readonly brokerUrl: string;
+  readonly functionUrls: Readonly<Record<string, string>>;
+  readonly cluster: SimulatedCluster;
+  readonly broker: EmbeddedBroker;
+  readonly manifests: KnativeManifests;
+  readonly configuration: SsisConfiguration;
+  readonly eventLogPath: string;
+  stop(): Promise<void>;
+}
+
+function randomIds(): IdSource {
+  return { next: () => crypto.randomUUID() };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
+}
+
+export async function startEmbeddedStack(opts: StackOptions): Promise<RunningStack> {
+  const clock = opts.clock ?? systemClock;
+  const ids = opts.ids ?? randomIds();
+  const logger = opts.logger;
+  const manifests = loadManifests(opts.knativeDir);
+  let configuration = configurationFrom(manifests.configMaps);
+  if (opts.configure) configuration = opts.configure(configuration);
+  const { ssis, catalog } = configuration;
+  const nodes = opts.nodes ?? (ssis.cluster.nodes.length > 0 ? ssis.cluster.nodes : DEFAULT_NODES);
+
+  const cluster = new SimulatedCluster({
+    namespace: ssis.namespace,
+    nodes,
+    catalog,
+    loadTimeScale: opts.loadTimeScale ?? ssis.cluster.loadTimeScale,
+    logger: logger.child({ component: 'cluster' }),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
+
+  const functionUrls: Record<string, string> = {};
+  const resolve = (d: Destination): string | undefined => {
+    if ('kind' in d) {
+      const fn = d.kind === 'Service' ? FUNCTION_SERVICES[d.name] : undefined;
+      const base = fn ? functionUrls[fn] : undefined;
+      return base ? `${base}${d.uri ?? ''}` : undefined;
+    }
+    return d.uri;
+  };
+  const eventLogPath = join(opts.stateDir, 'events.jsonl');
+  const broker = new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath) });
+  const brokerUrl = await broker.start();
+
+  const metrics = createDirectScrapeSource({ targets: () => cluster.scrapeTargets(), logger: logger.child({ component: 'scraper' }) });
+  const autoscalerConfig = () => configuration.autoscaler;
+  const functions: SsisFunction[] = [
+    buildRequestFunction({ cluster, catalog, config: ssis, clock, ids }),
+    buildSampleFunction({ cluster, catalog, autoscalerConfig, config: ssis, metrics, clock, ids }),
+    buildEvaluateFunction({ catalog, autoscalerConfig, config: ssis, clock, ids }),
+    buildReconfigureFunction({ cluster, clock, ids }),
+    buildRolloutFunction({ cluster, clock, ids }),
+  ];
+  const servers: Server[] = [];
+  for (const fn of functions) {
+    const ctx = { logger: logger.child({ function: fn.name }), publisher: httpPublisher(brokerUrl), registry: createFunctionRegistry(fn.name) };
+    const server = createServer(createFunctionApp(fn, ctx, { bodyLimitBytes: ssis.ingress.maxBodyBytes }));
+    servers.push(server);
+    // The request function is the ingress: it listens on PORT; the others on free loopback ports.
+    functionUrls[fn.name] = fn.name === 'request'
+      ? await listen(server, opts.ingressPort, opts.ingressHost ?? '127.0.0.1')
+      : await listen(server, 0, '127.0.0.1');
+  }
+
+  const pings: PingSourceRunner[] = manifests.pingSources
+    .filter((ps) => 'kind' in ps.sink && ps.sink.kind === 'Broker')
+    .map((ps) => runPingSource(ps, broker, { clock, ids, ...(opts.sampleEverySec ? { everySec: opts.sampleEverySec } : {}), onError: (err) => logger.error({ error: String(err) }, 'ping failed') }));
+
+  let stopped = false;
+  return {
+    ingressUrl: functionUrls['request']!,
+    brokerUrl,
+    functionUrls,
+    cluster,
+    broker,
+    manifests,
+    configuration,
+    eventLogPath,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const p of pings) p.stop();
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await broker.stop();
+      await cluster.shutdown();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { HTTP } from 'cloudevents';
+import { fromHttp, normalizeHttpHeaders, toHttpBinary, toHttpStructured, type HttpMessage } from '../../events/codec/http.js';
+import { SCALE_DECIDED } from '../../events/scale-decided.js';
+import { eventOf, fieldsOf, issuesOf, scaleDecided, T0, VALID_DATA } from './fixtures.js';
+
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+function binaryMessage(headers: Record<string, string>, body = JSON.stringify(scaleDecided)): HttpMessage {
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'evt-1',
+      'ce-type': SCALE_DECIDED,
+      'ce-source': '/ssis/functions/evaluate',
+      'ce-time': T0,
+      'ce-partitionkey': scaleDecided.service,
+      ...headers,
+    },
+    body,
+  };
+}
+
+function structuredMessage(event: Record<string, unknown>): HttpMessage {
+  const base = { specversion: '1.0', id: 'evt-1', type: SCALE_DECIDED, source: '/s', time: T0, partitionkey: scaleDecided.service, data: scaleDecided };
+  return { headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify({ ...base, ...event }) };
+}
+
+describe('HTTP codec', () => {
+  describe('round trip in binary mode', () => {
+    for (const { type, data } of VALID_DATA) {
+      it(type, () => {
+        const ev = eventOf(type, data, { extensions: { traceparent: TRACEPARENT } });
+        expect(fromHttp(toHttpBinary(ev))).to.deep.equal(ev);
+      });
+    }
+  });
+
+  describe('round trip in structured mode', () => {
+    for (const { type, data } of VALID_DATA) {
+      it(type, () => {
+        const ev = eventOf(type, data, { extensions: { traceparent: TRACEPARENT, attempt: 2, replay: false } });
+        expect(fromHttp(toHttpStructured(ev))).to.deep.equal(ev);
+      });
+    }
+  });
+
+  it('writes binary mode as ce-* headers and the data as JSON body', () => {
+    const message = toHttpBinary(eventOf(SCALE_DECIDED, scaleDecided, { source: '/ssis/functions/evaluate', extensions: { traceparent: TRACEPARENT } }));
+    expect(message.headers).to.deep.equal({
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'evt-1',
+      'ce-type': SCALE_DECIDED,
+      'ce-source': '/ssis/functions/evaluate',
+      'ce-time': T0,
+      'ce-subject': scaleDecided.service,
+      'ce-partitionkey': scaleDecided.service,
+      'ce-traceparent': TRACEPARENT,
+    });
+    expect(JSON.parse(message.body)).to.deep.equal(scaleDecided);
+  });
+
+  it('writes structured mode as one JSON document', () => {
+    const ev = eventOf(SCALE_DECIDED, scaleDecided, { extensions: { attempt: 2 } });
+    const message = toHttpStructured(ev);
+    expect(message.headers).to.deep.equal({ 'content-type': 'application/cloudevents+json; charset=utf-8' });
+    const { extensions: _extensions, ...attributes } = ev;
+    expect(JSON.parse(message.body)).to.deep.equal({ ...attributes, attempt: 2 });
+  });
+
+  it('brings integer and boolean extensions back as strings in binary mode (headers are text)', () => {
+    const ev = eventOf(SCALE_DECIDED, scaleDecided, { extensions: { attempt: 2, replay: true } });
+    expect(fromHttp(toHttpBinary(ev)).extensions).to.deep.equal({ attempt: '2', replay: 'true' });
+  });
+
+  it('reads a Buffer body, header names in any case and repeated headers', () => {
+    const { headers, body } = toHttpBinary(eventOf(SCALE_DECIDED, scaleDecided));
+    const shouting = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toUpperCase(), value]));
+    const ev = fromHttp({ headers: { ...shouting, 'CE-ID': ['evt-0', 'evt-9'] }, body: Buffer.from(body, 'utf8') });
+    expect(ev.id).to.equal('evt-9');
+    expect(ev.data).to.deep.equal(scaleDecided);
+  });
+
+  it('reads what the cloudevents SDK writes, and the SDK reads what we write', () => {
+    const ev = eventOf(SCALE_DECIDED, scaleDecided);
+    const sdkEvent = HTTP.toEvent(toHttpBinary(ev));
+    expect(sdkEvent).to.deep.include({ id: ev.id, type: ev.type, source: ev.source, time: ev.time, partitionkey: ev.partitionkey, data: scaleDecided });
+  });
+
+  it('accepts a binary tick without body', () => {
+    const tick = fromHttp({ headers: { 'ce-specversion': '1.0', 'ce-id': 'p-1', 'ce-type': 'dev.knative.sources.ping', 'ce-source': '/ping' }, body: undefined });
+    expect(tick).to.deep.equal({ specversion: '1.0', id: 'p-1', type: 'dev.knative.sources.ping', source: '/ping' });
+  });
+
+  describe('malformed messages', () => {
+    it('missing ce-id → field id', () => {
+      const { headers, body } = binaryMessage({});
+      const { 'ce-id': _id, ...withoutId } = headers;
+      expect(issuesOf(() => fromHttp({ headers: withoutId, body }))).to.deep.equal([{ field: 'id', message: 'is required' }]);
+    });
+
+    it('wrong specversion → field specversion', () => {
+      expect(issuesOf(() => fromHttp(binaryMessage({ 'ce-specversion': '0.3' })))).to.deep.equal([{ field: 'specversion', message: 'must be 1.0, not "0.3"' }]);
+    });
+
+    it('a body that is not JSON → field data, the other checks still run', () => {
+      const issues = issuesOf(() => fromHttp(binaryMessage({ 'ce-time': 'now' }, '{"decisionId": ')));
+      expect(issues.map((i) => i.field)).to.have.members(['data', 'time']);
+      expect(issues.find((i) => i.field === 'data')?.message).to.match(/^is not valid JSON \(/);
+    });
+
+    it('a structured body that is not JSON → field event', () => {
+      expect(fieldsOf(() => fromHttp({ headers: { 'content-type': 'application/cloudevents+json' }, body: 'not json' }))).to.deep.equal(['event']);
+    });
+
+    it('an extension name with upper case → field named after it', () => {
+      expect(issuesOf(() => fromHttp(structuredMessage({ TraceParent: TRACEPARENT })))).to.deep.equal([
+        { field: 'TraceParent', message: 'extension name must consist of lower-case letters a-z and digits 0-9' },
+      ]);
+    });
+
+    it('data not matching the schema → data.<path>', () => {
+      const body = JSON.stringify({ ...scaleDecided, target: { ...scaleDecided.target, replicas: -1 }, extra: 1 });
+      expect(fieldsOf(() => fromHttp(binaryMessage({}, body)))).to.have.members(['data.target.replicas', 'data.extra']);
+      expect(fieldsOf(() => fromHttp(structuredMessage({ data: { ...scaleDecided, action: 'sideways' } })))).to.deep.equal(['data.action']);
+    });
+
+    it('a body without content-type, or not JSON → field datacontenttype', () => {
+      const { headers, body } = binaryMessage({});
+      const { 'content-type': _ct, ...withoutType } = headers;
+      expect(fieldsOf(() => fromHttp({ headers: withoutType, body }))).to.deep.equal(['datacontenttype']);
+      expect(fieldsOf(() => fromHttp(binaryMessage({ 'content-type': 'text/plain' }, 'hello')))).to.deep.equal(['datacontenttype']);
+    });
+
+    it('no CloudEvent at all → every required attribute named', () => {
+      expect(fieldsOf(() => fromHttp({ headers: { 'content-type': 'application/json' }, body: '{}' }))).to.have.members(['specversion', 'id', 'type', 'source']);
+    });
+
+    it('batch mode is refused', () => {
+      const issues = issuesOf(() => fromHttp({ headers: { 'content-type': 'application/cloudevents-batch+json' }, body: '[]' }));
+      expect(issues).to.deep.equal([{ field: 'content-type', message: 'batch mode (application/cloudevents-batch+json) is not supported: send one event per message' }]);
+    });
+
+    it('a structured event format other than JSON is refused', () => {
+      expect(fieldsOf(() => fromHttp({ headers: { 'content-type': 'application/cloudevents+avro' }, body: 'x' }))).to.deep.equal(['content-type']);
+    });
+  });
+
+  it('an event the SDK cannot write gives an SsisError naming the field', () => {
+    const ev = eventOf(SCALE_DECIDED, scaleDecided);
+    expect(fieldsOf(() => toHttpBinary({ ...ev, source: '' }))).to.deep.equal(['source']);
+    expect(fieldsOf(() => toHttpStructured({ ...ev, extensions: { ratio: 0.5 } }))).to.deep.equal(['extensions']);
+  });
+
+  it('normalizes headers: lower-case names, last of repeated values, no undefined', () => {
+    expect(normalizeHttpHeaders({ 'Content-Type': 'application/json', 'ce-x': ['a', 'b'], 'ce-y': undefined })).to.deep.equal({ 'content-type': 'application/json', 'ce-x': 'b' });
+  });
+});
