@@ -6,7 +6,8 @@
  * the SDK's; reading is shared with the Kafka codec (events/codec/wire.ts says why).
  *
  * In binary mode every extension value becomes a header string, so an integer or boolean
- * extension comes back as a string; structured mode keeps JSON types. The SDK writes `time`
+ * extension comes back as a string; structured mode keeps JSON types. Header values are
+ * percent-encoded as the binding requires (events/codec/http-header-value.ts). The SDK writes `time`
  * as `Date#toISOString()` (same instant, millisecond precision, `Z`).
  */
 import { CloudEvent, HTTP, ValidationError } from 'cloudevents';
@@ -15,7 +16,10 @@ import { validationError, type FieldIssue } from '../../core/errors.js';
 import type { SsisEvent } from '../envelope.js';
 import { fieldPath } from '../data-schema.js';
 import { isBatchMode, isStructuredMode } from '../media-type.js';
+import { decodeHeaderValue, encodeHeaderValue } from './http-header-value.js';
 import { CONTENT_TYPE_HEADER, decodeBinary, decodeStructured, refuseBatch } from './wire.js';
+
+const ATTRIBUTE_HEADER_PREFIX = 'ce-';
 
 /** An HTTP message as this codec writes it: header names lower-case, values strings. */
 export interface HttpMessage {
@@ -35,9 +39,13 @@ export interface IncomingHttpMessage {
  * @throws {SsisError} SSIS_INVALID_EVENT when the SDK rejects the event
  */
 export function toHttpBinary(ev: SsisEvent<unknown>): HttpMessage {
-  const message = HTTP.binary(toSdkEvent(ev));
+  const headers = stringHeaders(HTTP.binary(toSdkEvent(ev)).headers);
+  // The SDK leaves values as they are; the binding wants them percent-encoded.
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(ATTRIBUTE_HEADER_PREFIX)) headers[name] = encodeHeaderValue(value);
+  }
   // The body is written here, not taken from the SDK: it passes string data through unencoded.
-  return { headers: stringHeaders(message.headers), body: ev.data === undefined ? '' : JSON.stringify(ev.data) };
+  return { headers, body: ev.data === undefined ? '' : JSON.stringify(ev.data) };
 }
 
 /**
@@ -61,7 +69,18 @@ export function fromHttp(message: IncomingHttpMessage): SsisEvent<unknown> {
   const contentType = headers[CONTENT_TYPE_HEADER];
   if (contentType !== undefined && isBatchMode(contentType)) return refuseBatch(contentType);
   if (contentType !== undefined && isStructuredMode(contentType)) return decodeStructured(contentType, body);
-  return decodeBinary(headers, 'ce-', body);
+  return decodeBinaryHttp(headers, body);
+}
+
+function decodeBinaryHttp(headers: Record<string, string>, body: string): SsisEvent<unknown> {
+  const decoded: Record<string, string> = {};
+  const issues: FieldIssue[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    const plain = name.startsWith(ATTRIBUTE_HEADER_PREFIX) ? decodeHeaderValue(value) : value;
+    if (plain !== undefined) decoded[name] = plain;
+    else issues.push({ field: name.slice(ATTRIBUTE_HEADER_PREFIX.length), message: `is not validly percent-encoded in header ${name}` });
+  }
+  return decodeBinary(decoded, ATTRIBUTE_HEADER_PREFIX, body, issues);
 }
 
 /**

@@ -34,11 +34,17 @@ interface ReadEvent {
 
 /**
  * Binary content mode: one header per attribute, data = body (absent when there is none).
+ * `transportIssues` are problems the caller already found in the headers; they are reported too.
  * @throws {SsisError} SSIS_INVALID_EVENT listing every problem
  */
-export function decodeBinary(headers: Readonly<Record<string, string>>, prefix: BinaryHeaderPrefix, body: string | null): SsisEvent<unknown> {
+export function decodeBinary(
+  headers: Readonly<Record<string, string>>,
+  prefix: BinaryHeaderPrefix,
+  body: string | null,
+  transportIssues: readonly FieldIssue[] = [],
+): SsisEvent<unknown> {
   const attributes: JsonObject = {};
-  const issues: FieldIssue[] = [];
+  const issues: FieldIssue[] = [...transportIssues];
   for (const [header, value] of Object.entries(headers)) {
     if (!header.startsWith(prefix)) continue;
     const name = header.slice(prefix.length);

@@ -129,5 +129,5 @@ function parseDuration(value: unknown, at: FieldContext): number | undefined {
 }
 
 function withoutUndefined(spec: DeliverySpec): DeliverySpec {
-  return Object.fromEntries(Object.entries(spec).filter(([, value]) => value !== undefined)) as DeliverySpec;
+  return Object.fromEntries(Object.entries(spec).filter(([, value]) => value !== undefined));
 }

@@ -46,7 +46,8 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return typeof value;
 }
 
 export function readObject(value: unknown, at: FieldContext): PlainObject | undefined {
@@ -60,7 +61,7 @@ export function readOptionalObject(value: unknown, at: FieldContext): PlainObjec
 }
 
 export function readList(value: unknown, at: FieldContext): unknown[] | undefined {
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   at.fail(value === undefined ? 'is required' : `must be a list, got ${describeValue(value)}`);
   return undefined;
 }

@@ -127,7 +127,7 @@ function parseFilterList(value: unknown, at: FieldContext, triggerName: string):
   const list = readList(value, at);
   if (!list) return undefined;
   const parsed = list.map((entry, index) => parseFilterEntry(entry, at.at(index), triggerName));
-  return parsed.every((expression) => expression !== undefined) ? (parsed as FilterExpression[]) : undefined;
+  return parsed.every((expression) => expression !== undefined) ? parsed : undefined;
 }
 
 function parseFilterEntry(value: unknown, at: FieldContext, triggerName: string): FilterExpression | undefined {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, type Tags } from 'yaml';
 import { validationError, type FieldIssue } from '../../core/errors';
+import { isRefDestination } from './destination';
 import { FieldContext, describeValue, isPlainObject, readString } from './field-context';
 import { readKustomizationResources } from './kustomization';
 import {
@@ -31,7 +32,6 @@ import type {
   ServiceManifest,
   TriggerManifest,
 } from './types';
-import { isRefDestination } from './destination';
 
 export type * from './types';
 export { compileTriggerFilter, evaluateFilter, type EventAttributes, type FilterExpression, type TriggerFilter } from './filters';
@@ -101,12 +101,15 @@ export function loadManifests(dir: string): KnativeManifests {
 }
 
 /**
- * Kubernetes reads manifests as YAML 1.1 (unquoted `yes`/`on` are booleans, `0644` is octal);
- * parse the same way so that a value the API server would refuse is refused here. Timestamps are
- * the exception: Kubernetes keeps them as strings, so the 1.1 timestamp tag is dropped.
+ * Kubernetes reads manifests as YAML 1.1 (go-yaml v2: unquoted `yes`/`on` are booleans, `0644` is
+ * octal); parse the same way so that a value the API server would refuse is refused here. Two 1.1
+ * types go-yaml does not resolve are dropped: timestamps (kept as strings) and base-60 numbers
+ * (`1:30` stays a string, not 90).
  */
 const kubernetesYamlTags = (tags: Tags): Tags =>
-  tags.filter((tag) => (typeof tag === 'string' ? tag !== 'timestamp' : tag.tag !== 'tag:yaml.org,2002:timestamp'));
+  tags.filter((tag) =>
+    typeof tag === 'string' ? !['timestamp', 'intTime', 'floatTime'].includes(tag) : tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME',
+  );
 
 function readDocuments(dir: string, file: string, issues: FieldIssue[]): ManifestDocument[] {
   const documents: ManifestDocument[] = [];

@@ -144,6 +144,13 @@ export function eventOf<T extends { readonly service: string }>(type: string, da
   return createEvent(type, data, deterministicOptions(overrides));
 }
 
+/** A shallow copy of `value` without `keys`. */
+export function omit<T extends object, K extends keyof T>(value: T, ...keys: K[]): Omit<T, K> {
+  const copy: Partial<T> = { ...value };
+  for (const key of keys) delete copy[key];
+  return copy as Omit<T, K>;
+}
+
 /** Runs `fn`, expects an SsisError with `code`, and returns its issues. */
 export function issuesOf(fn: () => unknown, code: ErrorCode = 'SSIS_INVALID_EVENT'): readonly FieldIssue[] {
   try {

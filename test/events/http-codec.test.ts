@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { HTTP } from 'cloudevents';
 import { fromHttp, normalizeHttpHeaders, toHttpBinary, toHttpStructured, type HttpMessage } from '../../events/codec/http.js';
+import { decodeHeaderValue, encodeHeaderValue } from '../../events/codec/http-header-value.js';
 import { SCALE_DECIDED } from '../../events/scale-decided.js';
-import { eventOf, fieldsOf, issuesOf, scaleDecided, T0, VALID_DATA } from './fixtures.js';
+import { eventOf, fieldsOf, issuesOf, omit, scaleDecided, T0, VALID_DATA } from './fixtures.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -66,8 +67,7 @@ describe('HTTP codec', () => {
     const ev = eventOf(SCALE_DECIDED, scaleDecided, { extensions: { attempt: 2 } });
     const message = toHttpStructured(ev);
     expect(message.headers).to.deep.equal({ 'content-type': 'application/cloudevents+json; charset=utf-8' });
-    const { extensions: _extensions, ...attributes } = ev;
-    expect(JSON.parse(message.body)).to.deep.equal({ ...attributes, attempt: 2 });
+    expect(JSON.parse(message.body)).to.deep.equal({ ...omit(ev, 'extensions'), attempt: 2 });
   });
 
   it('brings integer and boolean extensions back as strings in binary mode (headers are text)', () => {
@@ -83,7 +83,7 @@ describe('HTTP codec', () => {
     expect(ev.data).to.deep.equal(scaleDecided);
   });
 
-  it('reads what the cloudevents SDK writes, and the SDK reads what we write', () => {
+  it('writes binary messages the cloudevents SDK reads', () => {
     const ev = eventOf(SCALE_DECIDED, scaleDecided);
     const sdkEvent = HTTP.toEvent(toHttpBinary(ev));
     expect(sdkEvent).to.deep.include({ id: ev.id, type: ev.type, source: ev.source, time: ev.time, partitionkey: ev.partitionkey, data: scaleDecided });
@@ -97,8 +97,7 @@ describe('HTTP codec', () => {
   describe('malformed messages', () => {
     it('missing ce-id → field id', () => {
       const { headers, body } = binaryMessage({});
-      const { 'ce-id': _id, ...withoutId } = headers;
-      expect(issuesOf(() => fromHttp({ headers: withoutId, body }))).to.deep.equal([{ field: 'id', message: 'is required' }]);
+      expect(issuesOf(() => fromHttp({ headers: omit(headers, 'ce-id'), body }))).to.deep.equal([{ field: 'id', message: 'is required' }]);
     });
 
     it('wrong specversion → field specversion', () => {
@@ -129,8 +128,7 @@ describe('HTTP codec', () => {
 
     it('a body without content-type, or not JSON → field datacontenttype', () => {
       const { headers, body } = binaryMessage({});
-      const { 'content-type': _ct, ...withoutType } = headers;
-      expect(fieldsOf(() => fromHttp({ headers: withoutType, body }))).to.deep.equal(['datacontenttype']);
+      expect(fieldsOf(() => fromHttp({ headers: omit(headers, 'content-type'), body }))).to.deep.equal(['datacontenttype']);
       expect(fieldsOf(() => fromHttp(binaryMessage({ 'content-type': 'text/plain' }, 'hello')))).to.deep.equal(['datacontenttype']);
     });
 
@@ -152,6 +150,43 @@ describe('HTTP codec', () => {
     const ev = eventOf(SCALE_DECIDED, scaleDecided);
     expect(fieldsOf(() => toHttpBinary({ ...ev, source: '' }))).to.deep.equal(['source']);
     expect(fieldsOf(() => toHttpStructured({ ...ev, extensions: { ratio: 0.5 } }))).to.deep.equal(['extensions']);
+  });
+
+  it('percent-encodes header values that are not printable ASCII, so free text survives', () => {
+    const errorText = 'upstream said "no"\n100% – überlastet';
+    const ev = eventOf(SCALE_DECIDED, scaleDecided, { extensions: { knativeerrordata: errorText, knativeerrorcode: 503 } });
+    const message = toHttpBinary(ev);
+    expect(message.headers['ce-knativeerrordata']).to.equal('upstream%20said%20%22no%22%0A100%25%20%E2%80%93%20%C3%BCberlastet');
+    expect(Object.values(message.headers).every((v) => /^[\x20-\x7e]*$/.test(v))).to.equal(true);
+    expect(fromHttp(message).extensions).to.deep.equal({ knativeerrordata: errorText, knativeerrorcode: '503' });
+  });
+
+  it('refuses a header value that is not validly percent-encoded', () => {
+    expect(issuesOf(() => fromHttp(binaryMessage({ 'ce-subject': '%C0%A0' })))).to.deep.equal([
+      { field: 'subject', message: 'is not validly percent-encoded in header ce-subject' },
+    ]);
+  });
+
+  describe('header values (HTTP binding §3.1.3.2)', () => {
+    it('leave printable ASCII as it is', () => {
+      expect(encodeHeaderValue('/ssis/functions/evaluate?x=1&y=~')).to.equal('/ssis/functions/evaluate?x=1&y=~');
+      expect(decodeHeaderValue('/ssis/functions/evaluate')).to.equal('/ssis/functions/evaluate');
+    });
+
+    it('encode space, quote, percent and non-ASCII as UTF-8 bytes in upper-case hex', () => {
+      expect(encodeHeaderValue('a b"c%dé')).to.equal('a%20b%22c%25d%C3%A9');
+      expect(decodeHeaderValue('a%20b%22c%25d%C3%A9')).to.equal('a b"c%dé');
+    });
+
+    it('accept needless encoding and quoted strings', () => {
+      expect(decodeHeaderValue('%7e%41')).to.equal('~A');
+      expect(decodeHeaderValue('"say \\"hi\\""')).to.equal('say "hi"');
+    });
+
+    it('reject invalid UTF-8 and stray percent signs', () => {
+      expect(decodeHeaderValue('%C0%A0')).to.equal(undefined);
+      expect(decodeHeaderValue('100%')).to.equal(undefined);
+    });
   });
 
   it('normalizes headers: lower-case names, last of repeated values, no undefined', () => {

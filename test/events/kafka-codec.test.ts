@@ -5,7 +5,7 @@ import { fromKafkaRecord, kafkaHeadersToStrings, toKafkaRecord } from '../../eve
 import type { SsisEvent } from '../../events/envelope.js';
 import { PING_EVENT_TYPE } from '../../events/registry.js';
 import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided.js';
-import { eventOf, fieldsOf, issuesOf, scaleDecided, T0, VALID_DATA } from './fixtures.js';
+import { eventOf, fieldsOf, issuesOf, omit, scaleDecided, T0, VALID_DATA } from './fixtures.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -170,8 +170,7 @@ describe('Kafka codec', () => {
 
   describe('malformed records', () => {
     it('missing ce_id → field id', () => {
-      const { ce_id: _id, ...headers } = knativeHeaders();
-      expect(issuesOf(() => fromKafkaRecord(recordWith(headers)))).to.deep.equal([{ field: 'id', message: 'is required' }]);
+      expect(issuesOf(() => fromKafkaRecord(recordWith(omit(knativeHeaders(), 'ce_id'))))).to.deep.equal([{ field: 'id', message: 'is required' }]);
     });
 
     it('wrong specversion → field specversion', () => {
@@ -215,7 +214,6 @@ describe('Kafka codec', () => {
   it('refuses to write what a record cannot carry', () => {
     const ev = eventOf(SCALE_DECIDED, scaleDecided);
     expect(fieldsOf(() => toKafkaRecord({ ...ev, extensions: { utilization: 0.5 } }))).to.deep.equal(['extensions.utilization']);
-    const { time: _time, ...timeless } = ev;
-    expect(fieldsOf(() => toKafkaRecord(timeless as SsisEvent<unknown>))).to.deep.equal(['time']);
+    expect(fieldsOf(() => toKafkaRecord(omit(ev, 'time') as SsisEvent<unknown>))).to.deep.equal(['time']);
   });
 });

@@ -38,7 +38,7 @@ export function compileAnchoredRegex(source: string): RegExp {
   try {
     return new RegExp(`^(?:${translated})$`, flags);
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

@@ -103,6 +103,16 @@ describe('infra/knative/manifests loadManifests', () => {
     expect(manifests.kafkaSinks).to.deep.equal([{ name: 'dlq', namespace: 'ns', topic: 'dlq-topic' }]);
   });
 
+  it('reads ConfigMap values as Kubernetes does: YAML 1.1, but dates and h:mm stay strings', () => {
+    const dir = manifestDir({
+      'kustomization.yaml': `${KUSTOMIZATION}  - config.yaml\n`,
+      'broker.yaml': BROKER,
+      'triggers.yaml': TRIGGER,
+      'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {since: 2026-01-01, window: 1:30, mode: "0644", empty: ""}\n',
+    });
+    expect(loadManifests(dir).configMaps.get('cfg')).to.deep.equal({ since: '2026-01-01', window: '1:30', mode: '0644', empty: '' });
+  });
+
   describe('the kustomization', () => {
     it('refuses nested kustomizations, remote bases, missing files and paths leaving the folder', () => {
       const dir = manifestDir({

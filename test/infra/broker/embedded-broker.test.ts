@@ -1,0 +1,188 @@
+import { expect } from 'chai';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sequentialIds, ManualClock } from '../../../core/common/ports';
+import { toHttpBinary } from '../../../events/codec/http';
+import type { SsisEvent } from '../../../events/envelope';
+import { backoffMs, EmbeddedBroker } from '../../../infra/broker/embedded-broker';
+import { compileTriggerFilter } from '../../../infra/knative/filters';
+import type { Delivery, KnativeManifests, TriggerManifest } from '../../../infra/knative/types';
+
+interface Received {
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+type Responder = (r: Received, n: number) => { status: number; headers?: Record<string, string>; body?: string } | Promise<{ status: number; headers?: Record<string, string>; body?: string }>;
+
+/** A real HTTP subscriber that records what it gets and answers as told. */
+async function subscriber(respond: Responder): Promise<{ url: string; received: Received[]; server: Server }> {
+  const received: Received[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      received.push(r);
+      void Promise.resolve(respond(r, received.length)).then((a) => {
+        res.writeHead(a.status, a.headers ?? {});
+        res.end(a.body ?? '');
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
+}
+
+const delivery = (over: Partial<Delivery> = {}): Delivery => ({
+  retry: 2, backoffPolicy: 'linear', backoffDelayMs: 10, timeoutMs: 2000,
+  deadLetterSink: { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', name: 'ssis-dead-letter', namespace: 'ssis' }, ...over,
+});
+
+function trigger(name: string, type: string, over: Partial<TriggerManifest> = {}): TriggerManifest {
+  return {
+    name, namespace: 'ssis', broker: 'default', ordered: true,
+    filters: compileTriggerFilter({ filters: [{ exact: { type } }] }, name),
+    subscriber: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, namespace: 'ssis' },
+    delivery: delivery(), ...over,
+  };
+}
+
+function manifests(triggers: TriggerManifest[]): KnativeManifests {
+  return {
+    files: [], triggers, pingSources: [], configMaps: new Map(), services: [], kafkaSinks: [],
+    broker: { name: 'default', namespace: 'ssis', class: 'Kafka', delivery: delivery() },
+  };
+}
+
+const ids = sequentialIds('e');
+function event(type: string, key: string, data: Record<string, unknown> = {}): SsisEvent {
+  return { specversion: '1.0', id: ids.next(), type, source: '/test', subject: key, time: '2026-11-23T00:00:00.000Z', datacontenttype: 'application/json', partitionkey: key, data };
+}
+
+describe('infra/broker embedded broker (Knative Kafka Broker semantics)', () => {
+  const servers: Server[] = [];
+  let broker: EmbeddedBroker | undefined;
+  const sleeps: number[] = [];
+  const start = async (triggers: TriggerManifest[], urls: Record<string, string>): Promise<EmbeddedBroker> => {
+    broker = new EmbeddedBroker({
+      manifests: manifests(triggers),
+      resolve: (d) => ('kind' in d ? urls[d.name] : d.uri),
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+      now: new ManualClock(1000).nowMs.bind(new ManualClock(1000)),
+    });
+    await broker.start();
+    return broker;
+  };
+  afterEach(async () => {
+    await broker?.stop();
+    for (const s of servers.splice(0)) s.close();
+    sleeps.length = 0;
+  });
+
+  it('delivers each event to the Triggers whose filters match, in binary mode with Prefer: reply', async () => {
+    const a = await subscriber(() => ({ status: 204 }));
+    const b = await subscriber(() => ({ status: 204 }));
+    servers.push(a.server, b.server);
+    const br = await start([trigger('a', 'com.example.a'), trigger('b', 'com.example.b')], { a: a.url, b: b.url });
+    await br.publish(event('com.example.a', 'k1'));
+    await br.publish(event('com.example.b', 'k1'));
+    await br.publish(event('com.example.c', 'k1'));
+    await br.idle();
+    expect(a.received.map((r) => r.headers['ce-type'])).to.deep.equal(['com.example.a']);
+    expect(b.received.map((r) => r.headers['ce-type'])).to.deep.equal(['com.example.b']);
+    expect(a.received[0]!.headers['prefer']).to.equal('reply');
+    expect(a.received[0]!.headers['kn-namespace']).to.equal('ssis');
+    expect(a.received[0]!.headers['ce-partitionkey']).to.equal('k1');
+    expect(br.events()).to.have.length(3);
+  });
+
+  it('keeps order per partition key on an ordered Trigger, even when early events are slow', async () => {
+    const s = await subscriber(async (r) => {
+      const n = Number((JSON.parse(r.body) as { n: number }).n);
+      await new Promise((res) => setTimeout(res, n % 3 === 0 ? 15 : 1));
+      return { status: 204 };
+    });
+    servers.push(s.server);
+    const br = await start([trigger('o', 'com.example.o')], { o: s.url });
+    for (let n = 0; n < 12; n++) await br.publish(event('com.example.o', n % 2 === 0 ? 'even' : 'odd', { n }));
+    await br.idle();
+    const order = (key: string): number[] => s.received.filter((r) => r.headers['ce-partitionkey'] === key).map((r) => (JSON.parse(r.body) as { n: number }).n);
+    expect(order('even')).to.deep.equal([0, 2, 4, 6, 8, 10]);
+    expect(order('odd')).to.deep.equal([1, 3, 5, 7, 9, 11]);
+  });
+
+  it('retries retriable statuses with back-off and succeeds', async () => {
+    const s = await subscriber((_r, n) => ({ status: n < 3 ? 503 : 204 }));
+    servers.push(s.server);
+    const br = await start([trigger('r', 'com.example.r')], { r: s.url });
+    await br.publish(event('com.example.r', 'k'));
+    await br.idle();
+    expect(s.received).to.have.length(3);
+    expect(sleeps).to.deep.equal([10, 20]); // linear: delay × n
+    expect(br.deadLetters()).to.have.length(0);
+  });
+
+  it('dead-letters after the last retry, with the Knative error extensions', async () => {
+    const s = await subscriber(() => ({ status: 500, body: 'boom' }));
+    servers.push(s.server);
+    const br = await start([trigger('d', 'com.example.d', { delivery: delivery({ backoffPolicy: 'exponential' }) })], { d: s.url });
+    await br.publish(event('com.example.d', 'k'));
+    await br.idle();
+    expect(s.received).to.have.length(3); // retry 2 → 3 attempts
+    expect(sleeps).to.deep.equal([20, 40]); // exponential: delay × 2^n
+    const [dl] = br.deadLetters();
+    expect(dl!.event.extensions).to.include({ knativeerrorcode: 500, knativeerrordata: 'boom', knativeerrordest: s.url });
+  });
+
+  it('dead-letters a non-retriable 4xx at once', async () => {
+    const s = await subscriber(() => ({ status: 422, body: '{"code":"SSIS_STALE_DECISION"}' }));
+    servers.push(s.server);
+    const br = await start([trigger('n', 'com.example.n')], { n: s.url });
+    await br.publish(event('com.example.n', 'k'));
+    await br.idle();
+    expect(s.received).to.have.length(1);
+    expect(br.deadLetters()[0]!.errorCode).to.equal(422);
+  });
+
+  it('stores a reply event and routes it on; a non-event body fails the delivery', async () => {
+    const reply = event('com.example.reply', 'k', { ok: true });
+    const first = await subscriber(() => {
+      const m = toHttpBinary(reply);
+      return { status: 200, headers: m.headers, body: m.body };
+    });
+    const second = await subscriber(() => ({ status: 204 }));
+    const junk = await subscriber(() => ({ status: 200, body: 'not an event' }));
+    servers.push(first.server, second.server, junk.server);
+    const br = await start(
+      [trigger('first', 'com.example.start'), trigger('second', 'com.example.reply'), trigger('junk', 'com.example.junk')],
+      { first: first.url, second: second.url, junk: junk.url },
+    );
+    await br.publish(event('com.example.start', 'k'));
+    await br.publish(event('com.example.junk', 'k'));
+    await br.idle();
+    expect(second.received.map((r) => r.headers['ce-id'])).to.deep.equal([reply.id]);
+    expect(br.events().map((e) => e.event.type)).to.include('com.example.reply');
+    expect(junk.received).to.have.length(3);
+    expect(br.deadLetters().map((d) => d.trigger)).to.deep.equal(['junk']);
+  });
+
+  it('ingress answers 202 for a CloudEvent and 400 naming the problem otherwise', async () => {
+    const br = await start([], {});
+    const ok = toHttpBinary(event('com.example.x', 'k'));
+    expect((await fetch(br.url, { method: 'POST', headers: ok.headers, body: ok.body })).status).to.equal(202);
+    const bad = await fetch(br.url, { method: 'POST', headers: { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-type': 't', 'ce-source': '/s' }, body: '{}' });
+    expect(bad.status).to.equal(400);
+    expect(JSON.stringify(await bad.json())).to.contain('id');
+    expect((await fetch(br.url.replace('/ssis/default', '/other'), { method: 'POST', body: '' })).status).to.equal(404);
+  });
+
+  it('computes Knative back-off delays', () => {
+    expect(backoffMs(delivery({ backoffPolicy: 'linear', backoffDelayMs: 200 }), 3)).to.equal(600);
+    expect(backoffMs(delivery({ backoffPolicy: 'exponential', backoffDelayMs: 200 }), 3)).to.equal(1600);
+  });
+});
