@@ -51,7 +51,11 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
   const memories = new Map<string, LadderMemory>();
   const memoryOf = (service: string): LadderMemory => memories.get(service) ?? EMPTY_MEMORY;
 
-  async function onEvent(event: SsisEvent): Promise<SsisEvent | undefined> {
+  function onEvent(event: SsisEvent): Promise<SsisEvent | undefined> {
+    return Promise.resolve(evaluate(event));
+  }
+
+  function evaluate(event: SsisEvent): SsisEvent | undefined {
     const now = deps.clock.nowMs();
     if (event.type === ROLLOUT_COMPLETED) {
       const d = event.data as RolloutCompleted;

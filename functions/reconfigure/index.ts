@@ -41,7 +41,11 @@ function replicaIndex(id: string): number {
 export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
   const { cluster, clock, ids } = deps;
 
-  async function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
+  function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
+    return Promise.resolve(reconfigure(event, ctx));
+  }
+
+  function reconfigure(event: SsisEvent, ctx: FunctionContext): SsisEvent | undefined {
     const d = event.data as ScaleDecided;
     const service = cluster.getService(d.service);
     if (!service) throw new SsisError('SSIS_NOT_FOUND', `scale-decided ${d.decisionId} names unknown service ${d.service}`);

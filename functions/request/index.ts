@@ -43,7 +43,11 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
   /** Cold starts decided and not yet finished: service → decision id. */
   const pendingColdStarts = new Map<string, string>();
 
-  async function dispatch(event: SsisEvent): Promise<SsisEvent | undefined> {
+  function dispatch(event: SsisEvent): Promise<SsisEvent | undefined> {
+    return Promise.resolve(dispatchStage(event));
+  }
+
+  function dispatchStage(event: SsisEvent): SsisEvent | undefined {
     if (event.type === ROLLOUT_COMPLETED || event.type === PLACEMENT_FAILED) {
       const data = event.data as RolloutCompleted | PlacementFailed;
       if (pendingColdStarts.get(data.service) === data.decisionId) pendingColdStarts.delete(data.service);

@@ -45,7 +45,7 @@ export interface InferenceReply {
 export async function postJson(url: string, body: unknown, raw?: string): Promise<InferenceReply> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -20,7 +20,7 @@ const HEX_NUMBER = /0[xX][0-9a-fA-F]+/y;
 const DECIMAL_NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
 const DURATION = /(?:\d+(?:ms|s|m|h|d|w|y))+/y;
 const DURATION_PART = /(\d+)(ms|s|m|h|d|w|y)/g;
-const IDENTIFIER_CHAR = /[a-zA-Z0-9_:.]/;
+const IDENTIFIER_CHAR = /[a-zA-Z0-9_.]/;
 
 /** Milliseconds per unit, largest first: units of a compound duration must appear in this order. */
 const DURATION_UNITS: readonly (readonly [string, number])[] = [
