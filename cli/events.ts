@@ -15,19 +15,20 @@ Options:
   --type <type>       only events of this type (repeatable; prefix match with a trailing *)
   --subject <s>       only events about this subject (the model service, e.g. gpt2)
   --follow, -f        keep printing new events
+  --dead-letter       print the dead-lettered events instead (with knativeerror* extensions)
   --state-dir <dir>   where the stack keeps its log (default: .ssis/)
 `;
 
 export async function runEvents(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { type: { type: 'string', multiple: true }, subject: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, 'state-dir': { type: 'string' }, help: { type: 'boolean' } },
+    options: { type: { type: 'string', multiple: true }, subject: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, 'state-dir': { type: 'string' }, 'dead-letter': { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help) {
     process.stdout.write(HELP);
     return;
   }
-  const path = join(resolve(values['state-dir'] ?? join(__dirname, '..', '.ssis')), 'events.jsonl');
+  const path = join(resolve(values['state-dir'] ?? join(__dirname, '..', '.ssis')), values['dead-letter'] ? 'dead-letter.jsonl' : 'events.jsonl');
   if (!existsSync(path)) throw new SsisError('SSIS_NOT_FOUND', `no event log at ${path}: start the stack first (npm start)`);
   const types = values.type ?? [];
   const keep = (e: LoggedEvent): boolean =>

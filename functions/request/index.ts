@@ -149,8 +149,13 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
             }
             lease = cluster.acquireRoute(call.service);
           }
-          const answer = await forward(call, () => lease ?? cluster.acquireRoute(call.service), config.ingress.upstreamTimeoutSec * 1000);
-          lease = null;
+          // The first attempt uses the lease taken above; a retry takes a fresh one.
+          let first = lease;
+          const answer = await forward(call, () => {
+            const l = first ?? cluster.acquireRoute(call.service);
+            first = null;
+            return l;
+          }, config.ingress.upstreamTimeoutSec * 1000);
           res.set('x-ssis-request-id', requestId).set('x-ssis-service', call.service);
           if (api === 'ssis') {
             res.status(200).json(answer.body);

@@ -43,6 +43,8 @@ export interface EmbeddedBrokerOptions {
   readonly resolve: (destination: Destination) => string | undefined;
   readonly logger?: Logger;
   readonly eventLog?: EventLogWriter;
+  /** Where dead-lettered events go when the sink is a KafkaSink (the default). */
+  readonly deadLetterLog?: EventLogWriter;
   readonly now?: () => number;
   /** Hook for tests: how long to wait before a retry (defaults to a real timer). */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -145,6 +147,7 @@ export class EmbeddedBroker implements BrokerPublish {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     await this.opts.eventLog?.close();
+    await this.opts.deadLetterLog?.close();
   }
 
   private enqueue(trigger: TriggerManifest, entry: LoggedEvent): void {
@@ -239,6 +242,7 @@ export class EmbeddedBroker implements BrokerPublish {
     }
     // KafkaSink (the default): kept in the dead-letter log, replayable like the broker topic.
     this.deadLetterLog.push({ trigger: trigger.name, event: lettered, errorCode: status, errorData: data.slice(0, 1024), destination });
+    this.opts.deadLetterLog?.append({ offset: this.deadLetterLog.length - 1, storedAtMs: this.now(), event: lettered });
     this.logger.warn({ trigger: trigger.name, event: event.id, type: event.type, status }, 'event dead-lettered');
   }
 

@@ -133,6 +133,8 @@ export class SimulatedCluster implements ClusterPort {
     if (s.generation !== fromGeneration) return false;
     s.generation += 1;
     s.rollout = decisionId;
+    // A new attempt clears an earlier placement failure, so held requests wait for this one.
+    if (s.condition.reason === 'Unschedulable') s.condition = { ready: false, reason: 'Deploying', message: `applying ${decisionId}` };
     this.changed(s);
     return true;
   }

@@ -112,7 +112,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     return d.uri;
   };
   const eventLogPath = join(opts.stateDir, 'events.jsonl');
-  const broker = new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath) });
+  const broker = new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), deadLetterLog: fileEventLog(join(opts.stateDir, 'dead-letter.jsonl')) });
   const brokerUrl = await broker.start();
 
   const metrics = createDirectScrapeSource({ targets: () => cluster.scrapeTargets(), logger: logger.child({ component: 'scraper' }) });

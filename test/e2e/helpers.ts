@@ -6,6 +6,8 @@ import type { SsisConfiguration } from '../../infra/config/from-configmaps';
 import { startEmbeddedStack, type RunningStack } from '../../infra/embedded/stack';
 import { createJsonLogger } from '../../infra/logging/json-logger';
 
+type StackNodes = NonNullable<Parameters<typeof startEmbeddedStack>[0]['nodes']>;
+
 export const ROOT = resolve(__dirname, '..', '..');
 
 export interface TestStack {
@@ -14,7 +16,7 @@ export interface TestStack {
 }
 
 /** A stack tuned for tests: fast sampling and windows, short model loads; real everything else. */
-export async function startTestStack(configure?: (c: SsisConfiguration) => SsisConfiguration): Promise<TestStack> {
+export async function startTestStack(configure?: (c: SsisConfiguration) => SsisConfiguration, nodes?: StackNodes): Promise<TestStack> {
   const logLines: string[] = [];
   const stack = await startEmbeddedStack({
     knativeDir: join(ROOT, 'knative'),
@@ -22,6 +24,7 @@ export async function startTestStack(configure?: (c: SsisConfiguration) => SsisC
     ingressPort: 0,
     logger: createJsonLogger({ level: 'debug', write: (l) => logLines.push(l) }),
     sampleEverySec: 1,
+    ...(nodes ? { nodes } : {}),
     loadTimeScale: 0.2,
     configure: (c) => {
       const fast: SsisConfiguration = {
