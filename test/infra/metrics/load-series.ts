@@ -23,10 +23,19 @@ export function loadSeries(store: SeriesStore, stepMs: number, series: Readonly<
   }
 }
 
-/** "a+bxN" expands to N+1 values a, a+b, ...; "axN" repeats a N+1 times; NaN, Inf, _ and stale are literal steps. */
+/**
+ * Expands promqltest value notation the way Prometheus does: "a+bxN" is N+1 values a, a+b, ...
+ * (accumulated by repeated addition), "axN" repeats a N+1 times, "_xN" is N missing steps;
+ * NaN, Inf, -Inf, _ and stale are single steps.
+ */
 export function expandValues(text: string): Step[] {
   const steps: Step[] = [];
   for (const token of text.trim().split(/\s+/)) {
+    const blanks = /^_x(\d+)$/.exec(token);
+    if (blanks) {
+      for (let i = 0; i < Number(blanks[1]); i++) steps.push('missing');
+      continue;
+    }
     if (token === '_') steps.push('missing');
     else if (token === 'stale') steps.push('stale');
     else {
@@ -37,10 +46,13 @@ export function expandValues(text: string): Step[] {
         steps.push(special);
         continue;
       }
-      const start = Number(series[1]);
+      let value = Number(series[1]);
       const increment = series[2] === undefined ? 0 : Number(series[2]);
       const repeats = series[3] === undefined ? 0 : Number(series[3]);
-      for (let i = 0; i <= repeats; i++) steps.push(start + i * increment);
+      for (let i = 0; i <= repeats; i++) {
+        steps.push(value);
+        value += increment;
+      }
     }
   }
   return steps;
