@@ -6,7 +6,7 @@
 import { METRIC_NAME_LABEL, dropLabels, keepLabels, labelsKey, type Labels } from '../labels';
 import type { AggregateOperator } from './ast';
 import { kahanSumInc, quantileOf } from './float-math';
-import type { VectorSample } from './values';
+import type { PrometheusCompatibility, VectorSample } from './values';
 
 export interface AggregationSpec {
   readonly op: AggregateOperator;
@@ -14,6 +14,8 @@ export interface AggregationSpec {
   readonly without: boolean;
   /** k of topk/bottomk, φ of quantile. */
   readonly param?: number;
+  /** Prometheus 2 summed plainly and averaged incrementally; 3 uses Kahan-compensated sums. */
+  readonly compatibility: PrometheusCompatibility;
 }
 
 interface Group {
@@ -43,9 +45,9 @@ function groupSamples(spec: AggregationSpec, samples: readonly VectorSample[]): 
 function aggregateValues(spec: AggregationSpec, values: readonly number[]): number {
   switch (spec.op) {
     case 'sum':
-      return sum(values);
+      return spec.compatibility === 'prometheus-2' ? plainSum(values) : sum(values);
     case 'avg':
-      return average(values);
+      return spec.compatibility === 'prometheus-2' ? incrementalAverage(values) : average(values);
     case 'min':
       return extreme(values, (candidate, best) => best > candidate);
     case 'max':
@@ -71,6 +73,28 @@ function sum(values: readonly number[]): number {
   let compensation = 0;
   for (let i = 1; i < values.length; i++) [total, compensation] = kahanSumInc(values[i] ?? NaN, total, compensation);
   return total + compensation;
+}
+
+function plainSum(values: readonly number[]): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
+}
+
+/** Prometheus 2's avg: a running mean, kept from turning an infinite mean into NaN. */
+function incrementalAverage(values: readonly number[]): number {
+  let mean = values[0] ?? NaN;
+  for (let i = 1; i < values.length; i++) {
+    const value = values[i] ?? NaN;
+    const count = i + 1;
+    if (isInfinite(mean) && ((isInfinite(value) && mean > 0 === value > 0) || (!isInfinite(value) && !Number.isNaN(value)))) continue;
+    mean += value / count - mean / count;
+  }
+  return mean;
+}
+
+function isInfinite(value: number): boolean {
+  return value === Infinity || value === -Infinity;
 }
 
 /** Direct Kahan mean, switching to an incremental mean once the running sum would overflow (Prometheus 3). */

@@ -145,7 +145,8 @@ function evaluateBinary(expr: Binary, ctx: Context): Value {
 function evaluateAggregate(expr: Aggregate, ctx: Context): Value {
   const param = expr.param === undefined ? undefined : evaluateScalar(expr.param, ctx);
   const samples = evaluateVector(expr.expr, ctx);
-  return { type: 'vector', samples: aggregate({ op: expr.op, grouping: expr.grouping, without: expr.without, ...(param === undefined ? {} : { param }) }, samples) };
+  const spec = { op: expr.op, grouping: expr.grouping, without: expr.without, compatibility: ctx.settings.compatibility, ...(param === undefined ? {} : { param }) };
+  return { type: 'vector', samples: aggregate(spec, samples) };
 }
 
 // ---- functions ----

@@ -10,6 +10,36 @@ export function goPow(base: number, exponent: number): number {
   return base ** exponent;
 }
 
+/** Go's math.Log2: exact for powers of two, else log(frac)·log2(e) + exp. */
+export function goLog2(value: number): number {
+  const [fraction, exponent] = frexp(value);
+  if (fraction === 0.5) return exponent - 1;
+  return Math.log(fraction) * Math.LOG2E + exponent;
+}
+
+/** Go's math.Log10: log(x)·log10(e), which can differ from Math.log10 in the last bit. */
+export function goLog10(value: number): number {
+  return Math.log(value) * Math.LOG10E;
+}
+
+/** Go's math.Frexp: value = fraction · 2^exponent with |fraction| in [0.5, 1). */
+function frexp(value: number): [number, number] {
+  if (value === 0 || !Number.isFinite(value)) return [value, 0];
+  const view = new DataView(new ArrayBuffer(8));
+  let exponent = 0;
+  let normal = value;
+  if (Math.abs(normal) < 2.2250738585072014e-308) {
+    // Subnormal: scale into the normal range first, as Go's normalize() does.
+    normal *= 2 ** 52;
+    exponent = -52;
+  }
+  view.setFloat64(0, normal);
+  const high = view.getUint32(0);
+  exponent += ((high >>> 20) & 0x7ff) - 1022;
+  view.setUint32(0, (high & 0x800fffff) | (1022 << 20));
+  return [view.getFloat64(0), exponent];
+}
+
 /** Go's math.Mod (same sign rules as `%`, which already matches it). */
 export function goMod(dividend: number, divisor: number): number {
   return dividend % divisor;

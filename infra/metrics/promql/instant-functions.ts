@@ -1,5 +1,6 @@
 /** Functions over instant vectors and scalars: element-wise math, clamping, rounding, conversions. */
 import { withoutMetricName } from '../labels';
+import { goLog10, goLog2 } from './float-math';
 import type { VectorSample } from './values';
 
 /** Element-wise functions; like Prometheus, their results lose the metric name. */
@@ -10,8 +11,8 @@ export const ELEMENT_FUNCTIONS: Readonly<Record<string, (value: number) => numbe
   exp: Math.exp,
   sqrt: Math.sqrt,
   ln: Math.log,
-  log2: Math.log2,
-  log10: Math.log10,
+  log2: goLog2,
+  log10: goLog10,
   sgn: (value) => (value < 0 ? -1 : value > 0 ? 1 : value),
 };
 

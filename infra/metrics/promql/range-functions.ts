@@ -35,7 +35,7 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFunction>> = {
   idelta: (input) => instantValue(input.points, false),
   changes: ({ points }) => countTransitions(points, (previous, current) => previous !== current && !(Number.isNaN(previous) && Number.isNaN(current))),
   resets: ({ points }) => countTransitions(points, (previous, current) => current < previous),
-  avg_over_time: ({ points }) => average(points),
+  avg_over_time: ({ points, compatibility }) => (compatibility === 'prometheus-2' ? incrementalAverage(points) : average(points)),
   min_over_time: ({ points }) => pickExtreme(points, (candidate, best) => candidate < best),
   max_over_time: ({ points }) => pickExtreme(points, (candidate, best) => candidate > best),
   sum_over_time: ({ points }) => kahanSum(points),
@@ -84,8 +84,9 @@ function extrapolatedRate(input: RangeFunctionInput, isCounter: boolean, isRate:
     let extrapolateToInterval = sampledInterval;
     extrapolateToInterval += durationToStart < extrapolationThreshold ? durationToStart : averageDurationBetweenSamples / 2;
     extrapolateToInterval += durationToEnd < extrapolationThreshold ? durationToEnd : averageDurationBetweenSamples / 2;
-    result = result * (extrapolateToInterval / sampledInterval);
-    return isRate ? result / rangeSeconds : result;
+    let factor = extrapolateToInterval / sampledInterval;
+    if (isRate) factor /= rangeSeconds;
+    return result * factor;
   }
 
   if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
@@ -145,6 +146,23 @@ function average(points: readonly Point[]): number {
   }
   if (incremental) return mean + compensation;
   return sum / count + compensation / count;
+}
+
+/** Prometheus 2's avg_over_time: a Kahan-compensated running mean that leaves an infinite mean alone. */
+function incrementalAverage(points: readonly Point[]): number {
+  let mean = 0;
+  let compensation = 0;
+  let count = 0;
+  for (const { v } of points) {
+    count++;
+    if (isInfinite(mean) && ((isInfinite(v) && mean > 0 === v > 0) || (!isInfinite(v) && !Number.isNaN(v)))) continue;
+    [mean, compensation] = kahanSumInc(v / count - mean / count, mean, compensation);
+  }
+  return isInfinite(mean) ? mean : mean + compensation;
+}
+
+function isInfinite(value: number): boolean {
+  return value === Infinity || value === -Infinity;
 }
 
 /** min/max_over_time: NaN only wins when every value is NaN. */

