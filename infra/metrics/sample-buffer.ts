@@ -42,11 +42,11 @@ export function sampleCount(buffer: ReadonlySampleBuffer): number {
   return buffer.end - buffer.start;
 }
 
-export function timestampAt(buffer: ReadonlySampleBuffer, index: number): number {
+function timestampAt(buffer: ReadonlySampleBuffer, index: number): number {
   return buffer.baseMs + (buffer.offsets[index] ?? 0);
 }
 
-export function newestTimestamp(buffer: ReadonlySampleBuffer): number | undefined {
+function newestTimestamp(buffer: ReadonlySampleBuffer): number | undefined {
   return buffer.end > buffer.start ? timestampAt(buffer, buffer.end - 1) : undefined;
 }
 
@@ -76,12 +76,6 @@ export function appendStaleMarker(buffer: SampleBuffer, timestampMs: number): bo
   if (!appendSample(buffer, timestampMs, NaN)) return false;
   buffer.staleTimes.push(Math.round(timestampMs));
   return true;
-}
-
-/** Whether the newest sample is a staleness marker (the series has ended). */
-export function endsStale(buffer: ReadonlySampleBuffer): boolean {
-  const newest = newestTimestamp(buffer);
-  return newest !== undefined && buffer.staleTimes[buffer.staleTimes.length - 1] === newest;
 }
 
 /** Drops every sample older than cutoffMs. */
@@ -180,16 +174,8 @@ function makeRoom(buffer: SampleBuffer): void {
 function rebase(buffer: SampleBuffer, newTimestampMs: number): void {
   const oldestMs = timestampAt(buffer, buffer.start);
   if (newTimestampMs - oldestMs > MAX_OFFSET) {
-    // The live samples alone span more than 49 days: keep only the newest one and restart from it.
-    const newestMs = timestampAt(buffer, buffer.end - 1);
-    const newestValue = buffer.values[buffer.end - 1] ?? NaN;
-    buffer.baseMs = newestMs;
+    // Every live sample is over 49 days older than the new one, far past any retention: start over.
     buffer.start = 0;
-    buffer.end = 1;
-    buffer.offsets[0] = 0;
-    buffer.values[0] = newestValue;
-    buffer.staleTimes = buffer.staleTimes.filter((t) => t >= newestMs);
-    if (newTimestampMs - newestMs <= MAX_OFFSET) return;
     buffer.end = 0;
     buffer.staleTimes = [];
     buffer.baseMs = newTimestampMs;

@@ -176,7 +176,7 @@ describe('functions/rollout', () => {
     const inFlight = generate(leaving.url!, 'Explain the transformer architecture', 60);
     await until('the request to reach the replica', async () => {
       const text = await (await fetch(`${leaving.url!}/metrics`)).text();
-      return /^vllm:num_requests_(running|waiting) [1-9]/m.test(text) ? true : undefined;
+      return /^vllm:num_requests_(running|waiting)(\{[^}]*\})? [1-9]/m.test(text) ? true : undefined;
     });
 
     const rc = await reconfigured('in', 1, '1g.5gb', 1, { profile: '1g.5gb', replicas: 2 });
@@ -224,6 +224,18 @@ describe('functions/rollout', () => {
     expect(service(cluster, 'gpt2')).to.deep.equal(before);
     expect(gpuSnapshot(cluster)).to.deep.equal(gpus);
     expect(h.logger.lines.map((l) => l.msg)).to.include('rollout already done or superseded');
+  });
+
+  it('a duplicate delivered while the first is still rolling out converges to the same state', async () => {
+    await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
+    const rc = await reconfigured('up', 1, '2g.10gb', 1, { profile: '1g.5gb', replicas: 1 });
+    const { fn } = rollout();
+    const replies = await Promise.all([fn.onEvent(rc, h.ctx), fn.onEvent(rc, h.ctx)]);
+    for (const r of replies) if (r) expect(completed(r).decisionId).to.equal(rc.data.decisionId);
+    const s = service(cluster, 'gpt2');
+    expect(s.revisions.map((r) => [r.name, r.replicas.map((x) => x.id)])).to.deep.equal([['gpt2-00002', ['gpt2-00002-1']]]);
+    expect(s).to.deep.include({ traffic: [{ revision: 'gpt2-00002', percent: 100 }], rollout: null });
+    expect(owners(cluster)).to.deep.equal({ 'node-a/gpu0/1g.5gb@6': null, 'node-a/gpu0/2g.10gb@4': 'gpt2-00002-1' });
   });
 
   it('ignores a slice-reconfigured of a superseded decision or an unknown service', async () => {

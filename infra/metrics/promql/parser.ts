@@ -6,12 +6,10 @@
  * Precedence, loosest first: or; and unless; == != <= < >= >; + -; * / % atan2; ^ (right
  * associative). Unary minus binds like * (so -a^b is -(a^b) and -a*b is (-a)*b), as in Prometheus.
  */
-import { METRIC_NAME_LABEL, type LabelMatcher, type MatchOperator } from '../labels';
 import {
   COMPARISON_OPERATORS,
   SET_OPERATORS,
   type AggregateOperator,
-  type AtModifier,
   type BinaryOperator,
   type Expr,
   type MatchCardinality,
@@ -20,10 +18,10 @@ import {
   type VectorMatching,
   type VectorSelector,
 } from './ast';
-import { promqlSyntaxError } from './errors';
 import { FUNCTION_SIGNATURES } from './function-signatures';
 import { tokenize, type Token } from './lexer';
-import { createLabelMatcher } from './matchers';
+import { parseAtModifier, parseDurationValue, parseLabelList, parseSignedDuration, parseVectorSelector } from './selector-parser';
+import { expectPunctuation, fail, isPunctuation, isWord, next, peek, unexpected, type Cursor } from './token-cursor';
 
 const BINARY_PRECEDENCE: Readonly<Record<BinaryOperator, number>> = {
   or: 1,
@@ -48,7 +46,6 @@ const POWER_PRECEDENCE = 6;
 
 const SYMBOL_OPERATORS = new Set(['+', '-', '*', '/', '%', '^', '==', '!=', '>', '<', '>=', '<=']);
 const WORD_OPERATORS = new Set(['and', 'or', 'unless', 'atan2']);
-const MATCH_OPERATORS = new Set(['=', '!=', '=~', '!~']);
 
 /** Aggregators, and the type of the parameter of those that take one. */
 const AGGREGATORS: Readonly<Record<AggregateOperator, ValueType | null>> = {
@@ -67,13 +64,6 @@ const AGGREGATORS: Readonly<Record<AggregateOperator, ValueType | null>> = {
 
 /** Words that cannot start an operand: operators and modifiers. */
 const RESERVED_WORDS = new Set(['and', 'or', 'unless', 'atan2', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset']);
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-interface Cursor {
-  readonly query: string;
-  readonly tokens: readonly Token[];
-  index: number;
-}
 
 interface BinaryModifiers {
   readonly returnBool: boolean;
@@ -127,42 +117,6 @@ export function describeType(type: ValueType): string {
     case 'string':
       return 'string';
   }
-}
-
-// ---- token helpers ----
-
-function peek(cursor: Cursor, ahead = 0): Token {
-  const tokens = cursor.tokens;
-  return tokens[Math.min(cursor.index + ahead, tokens.length - 1)] ?? { kind: 'end', text: '', pos: cursor.query.length };
-}
-
-function next(cursor: Cursor): Token {
-  const token = peek(cursor);
-  if (cursor.index < cursor.tokens.length - 1) cursor.index++;
-  return token;
-}
-
-function isPunctuation(token: Token, text: string): boolean {
-  return token.kind === 'punctuation' && token.text === text;
-}
-
-function isWord(token: Token, word: string): boolean {
-  return token.kind === 'identifier' && token.text.toLowerCase() === word;
-}
-
-function expectPunctuation(cursor: Cursor, text: string): Token {
-  const token = peek(cursor);
-  if (!isPunctuation(token, text)) throw unexpected(cursor, token);
-  return next(cursor);
-}
-
-function unexpected(cursor: Cursor, token: Token): Error {
-  const what = token.kind === 'end' ? 'unexpected end of input' : `unexpected token ${JSON.stringify(token.text)}`;
-  return promqlSyntaxError(cursor.query, what, token.pos);
-}
-
-function fail(cursor: Cursor, message: string, position: number): Error {
-  return promqlSyntaxError(cursor.query, message, position);
 }
 
 // ---- expressions ----
@@ -301,44 +255,6 @@ function withSelectorModifier(cursor: Cursor, expr: Expr, token: Token, apply: (
   throw fail(cursor, `${what} must be preceded by an instant vector selector or range vector selector`, token.pos);
 }
 
-/** A duration literal, or a plain number of seconds (accepted by Prometheus 3). */
-function parseDurationValue(cursor: Cursor, what: string): number {
-  const token = next(cursor);
-  if (token.kind === 'duration') return token.ms;
-  if (token.kind === 'number') return Math.round(token.value * 1000);
-  throw fail(cursor, `expected a duration for the ${what}, got ${token.kind === 'end' ? 'end of input' : JSON.stringify(token.text)}`, token.pos);
-}
-
-function parseSignedDuration(cursor: Cursor): number {
-  const sign = peek(cursor);
-  if (isPunctuation(sign, '-') || isPunctuation(sign, '+')) {
-    next(cursor);
-    const ms = parseDurationValue(cursor, 'offset');
-    return sign.text === '-' ? -ms : ms;
-  }
-  return parseDurationValue(cursor, 'offset');
-}
-
-function parseAtModifier(cursor: Cursor): AtModifier {
-  const token = peek(cursor);
-  if ((isWord(token, 'start') || isWord(token, 'end')) && isPunctuation(peek(cursor, 1), '(')) {
-    next(cursor);
-    next(cursor);
-    expectPunctuation(cursor, ')');
-    return { kind: isWord(token, 'start') ? 'start' : 'end' };
-  }
-  let sign = 1;
-  if (isPunctuation(token, '-') || isPunctuation(token, '+')) {
-    next(cursor);
-    sign = token.text === '-' ? -1 : 1;
-  }
-  const value = next(cursor);
-  if (value.kind !== 'number' || !Number.isFinite(value.value)) {
-    throw fail(cursor, '@ modifier expects a timestamp in seconds, start() or end()', value.pos);
-  }
-  return { kind: 'timestamp', ms: Math.round(sign * value.value * 1000) };
-}
-
 function parsePrimary(cursor: Cursor): Expr {
   const token = peek(cursor);
   switch (token.kind) {
@@ -379,76 +295,6 @@ function parseIdentifierExpression(cursor: Cursor, token: Token): Expr {
   if (RESERVED_WORDS.has(word)) throw unexpected(cursor, token);
   next(cursor);
   return parseVectorSelector(cursor, token.text, token.pos);
-}
-
-function parseVectorSelector(cursor: Cursor, metricName: string | undefined, pos: number): VectorSelector {
-  let name = metricName;
-  const matchers: LabelMatcher[] = [];
-  if (isPunctuation(peek(cursor), '{')) {
-    next(cursor);
-    for (;;) {
-      const token = peek(cursor);
-      if (isPunctuation(token, '}')) {
-        next(cursor);
-        break;
-      }
-      const following = peek(cursor, 1);
-      if (token.kind === 'string' && (isPunctuation(following, ',') || isPunctuation(following, '}'))) {
-        // Prometheus 3 form for names that need quoting: {"metric.name", label="x"}.
-        if (name !== undefined) throw fail(cursor, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(token.value)}`, token.pos);
-        name = token.value;
-        next(cursor);
-      } else {
-        matchers.push(parseMatcher(cursor));
-      }
-      const separator = peek(cursor);
-      if (isPunctuation(separator, ',')) next(cursor);
-      else if (!isPunctuation(separator, '}')) throw unexpected(cursor, separator);
-    }
-  }
-  if (name !== undefined) {
-    const nameMatcher = matchers.find((m) => m.name === METRIC_NAME_LABEL);
-    if (nameMatcher) throw fail(cursor, `metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(nameMatcher.value)}`, pos);
-    matchers.unshift(createLabelMatcher(METRIC_NAME_LABEL, '=', name));
-  }
-  if (!matchers.some((m) => !m.matches(''))) throw fail(cursor, 'vector selector must contain at least one non-empty matcher', pos);
-  return { kind: 'vectorSelector', matchers, offsetMs: 0, pos };
-}
-
-function parseMatcher(cursor: Cursor): LabelMatcher {
-  const label = parseLabelName(cursor);
-  const opToken = next(cursor);
-  if (opToken.kind !== 'punctuation' || !MATCH_OPERATORS.has(opToken.text)) throw unexpected(cursor, opToken);
-  const valueToken = next(cursor);
-  if (valueToken.kind !== 'string') throw unexpected(cursor, valueToken);
-  try {
-    return createLabelMatcher(label, opToken.text as MatchOperator, valueToken.value);
-  } catch (err) {
-    throw fail(cursor, err instanceof Error ? err.message : String(err), valueToken.pos);
-  }
-}
-
-function parseLabelName(cursor: Cursor): string {
-  const token = next(cursor);
-  if (token.kind === 'string') return token.value;
-  if (token.kind === 'identifier' && LABEL_NAME.test(token.text)) return token.text;
-  throw unexpected(cursor, token);
-}
-
-/** `( a, b, )`: the label list of by/without/on/ignoring/group_x. */
-function parseLabelList(cursor: Cursor): string[] {
-  expectPunctuation(cursor, '(');
-  const labels: string[] = [];
-  for (;;) {
-    if (isPunctuation(peek(cursor), ')')) {
-      next(cursor);
-      return labels;
-    }
-    labels.push(parseLabelName(cursor));
-    const separator = peek(cursor);
-    if (isPunctuation(separator, ',')) next(cursor);
-    else if (!isPunctuation(separator, ')')) throw unexpected(cursor, separator);
-  }
 }
 
 /** Comma-separated expressions up to `)`; the opening `(` is already consumed. */
