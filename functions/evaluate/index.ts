@@ -52,7 +52,7 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
   const memoryOf = (service: string): LadderMemory => memories.get(service) ?? EMPTY_MEMORY;
 
   function onEvent(event: SsisEvent): Promise<SsisEvent | undefined> {
-    return Promise.resolve(evaluate(event));
+    return Promise.resolve().then(() => evaluate(event));
   }
 
   function evaluate(event: SsisEvent): SsisEvent | undefined {

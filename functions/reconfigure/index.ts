@@ -42,7 +42,7 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
   const { cluster, clock, ids } = deps;
 
   function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
-    return Promise.resolve(reconfigure(event, ctx));
+    return Promise.resolve().then(() => reconfigure(event, ctx));
   }
 
   function reconfigure(event: SsisEvent, ctx: FunctionContext): SsisEvent | undefined {

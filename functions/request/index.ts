@@ -40,24 +40,33 @@ const SOURCE = '/ssis/functions/request';
 
 export function buildRequestFunction(deps: RequestDeps): SsisFunction {
   const { cluster, catalog, config, clock, ids } = deps;
-  /** Cold starts decided and not yet finished: service → decision id. */
-  const pendingColdStarts = new Map<string, string>();
+  /**
+   * Cold starts decided and not yet finished: service → decision id and when. An entry expires
+   * after pendingTimeoutSec, so a decision that was dead-lettered or ignored cannot block the
+   * service's cold starts forever.
+   */
+  const pendingColdStarts = new Map<string, { decisionId: string; sinceMs: number }>();
+  const isPending = (service: string): boolean => {
+    const p = pendingColdStarts.get(service);
+    if (p && clock.nowMs() - p.sinceMs >= config.scaler.pendingTimeoutSec * 1000) pendingColdStarts.delete(service);
+    return pendingColdStarts.has(service);
+  };
 
   function dispatch(event: SsisEvent): Promise<SsisEvent | undefined> {
-    return Promise.resolve(dispatchStage(event));
+    return Promise.resolve().then(() => dispatchStage(event));
   }
 
   function dispatchStage(event: SsisEvent): SsisEvent | undefined {
     if (event.type === ROLLOUT_COMPLETED || event.type === PLACEMENT_FAILED) {
       const data = event.data as RolloutCompleted | PlacementFailed;
-      if (pendingColdStarts.get(data.service) === data.decisionId) pendingColdStarts.delete(data.service);
+      if (pendingColdStarts.get(data.service)?.decisionId === data.decisionId) pendingColdStarts.delete(data.service);
       return undefined;
     }
     const req = event.data as RequestReceived;
     const service = cluster.getService(req.service);
     if (!service) return undefined; // the ingress creates it before emitting; a replayed event for a deleted service is moot
     const hasCapacity = service.revisions.some((r) => r.replicas.length > 0);
-    if (hasCapacity || service.rollout !== null || pendingColdStarts.has(req.service)) return undefined;
+    if (hasCapacity || service.rollout !== null || isPending(req.service)) return undefined;
     const spec = catalog.get(req.modelId);
     if (!spec) return undefined;
     const gpus = cluster.gpus();
@@ -68,7 +77,7 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
     }
     // One cold start per generation: the id is deterministic, so duplicates are recognised downstream.
     const decisionId = `${req.service}-g${service.generation}-cold-start`;
-    pendingColdStarts.set(req.service, decisionId);
+    pendingColdStarts.set(req.service, { decisionId, sinceMs: clock.nowMs() });
     const decision: ScaleDecided = {
       decisionId,
       service: req.service,

@@ -24,7 +24,10 @@ export interface SsisFunction {
   /** CloudEvent types this function accepts; anything else is refused with 400. */
   readonly handles: readonly string[];
   readonly onEvent: EventHandler;
-  /** Plain HTTP routes (only the request function has them: the ingress). */
+  /**
+   * Plain HTTP routes (only the request function has them: the ingress). POST bodies arrive as a
+   * raw Buffer in req.body (the CloudEvent detector reads every POST first): parse them yourself.
+   */
   readonly routes?: (app: express.Express, ctx: FunctionContext) => void;
   /** Readiness beyond "process is up" (e.g. configuration loaded). */
   readonly ready?: () => boolean;

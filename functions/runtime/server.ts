@@ -94,7 +94,7 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
   app.use((req: express.Request, res: express.Response) => {
     res.status(404).json(new SsisError('SSIS_NOT_FOUND', `no route ${req.method} ${req.path} on function ${fn.name}`).toJSON());
   });
-  // Errors from body parsing (bad JSON, too large) come here: answer with the problem, never crash.
+  // Errors from reading the body (too large, aborted) come here: answer with the problem, never crash.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
     const e = status < 500

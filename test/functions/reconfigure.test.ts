@@ -247,7 +247,7 @@ describe('functions/reconfigure', () => {
         .then(() => fn.onEvent(decided({ svc: 'ghost', action: 'cold-start', from: 0, profile: '1g.5gb', replicas: 1 }), h.ctx))
         .then(() => null, (e: unknown) => e);
       expect(err).to.be.instanceOf(SsisError);
-      expect(err as SsisError).to.include({ code: 'SSIS_NOT_FOUND', retriable: false });
+      expect(err).to.include({ code: 'SSIS_NOT_FOUND', retriable: false });
     });
   });
 });

@@ -25,7 +25,7 @@ interface Call {
 }
 
 /**
- * FAKE-free spy: the real cluster behind a proxy that records every mutating call with the
+ * A spy, not a fake: the real cluster behind a proxy that records every mutating call with the
  * service's state at that moment, and runs `onReady` whenever a replica it started is ready.
  */
 function spy(cluster: SimulatedCluster, onReady: () => void = () => undefined): { port: ClusterPort; calls: Call[] } {

@@ -152,7 +152,7 @@ describe('functions/sample', () => {
       expect(h.publisher.events).to.deep.equal([]);
     });
 
-    it('handles the PingSource type only', async () => {
+    it('handles the PingSource type only', () => {
       cluster = newCluster(1);
       expect(build(new CannedMetrics()).handles).to.deep.equal([PING_EVENT_TYPE]);
     });
