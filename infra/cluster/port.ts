@@ -47,11 +47,9 @@ export interface ServiceView {
   readonly rollout: string | null;
 }
 
-export interface ScrapeTarget {
-  readonly url: string;
-  /** Target labels Prometheus would attach: namespace, service, revision, pod, node, gpu, profile. */
-  readonly labels: Readonly<Record<string, string>>;
-}
+/** Target labels are those Prometheus would attach: namespace, service, revision, pod, node, gpu, profile. */
+export type { ScrapeTarget } from '../metrics/direct-scrape';
+import type { ScrapeTarget } from '../metrics/direct-scrape';
 
 export interface RouteLease {
   readonly url: string;
