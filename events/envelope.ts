@@ -15,8 +15,11 @@ export interface SsisEvent<T = unknown> {
   /** RFC 3339 timestamp. */
   readonly time: string;
   readonly datacontenttype: 'application/json';
-  /** The model service this event is about (Kafka record key). */
-  readonly partitionkey: string;
+  /**
+   * The model service this event is about (Kafka record key). Always set on ssis.* events;
+   * events from Knative sources (PingSource) come without it.
+   */
+  readonly partitionkey?: string;
   readonly data: T;
   /** Other extension attributes (e.g. knativeerrorcode on dead letters); names match ^[a-z0-9]+$. */
   readonly extensions?: Readonly<Record<string, ExtensionValue>>;
