@@ -3,7 +3,7 @@
  * the Kafka Broker's data plane, so that the embedded broker routes exactly as the cluster does.
  *
  * - `spec.filters` (CloudEvents Subscriptions API): the list is an AND; each entry holds exactly one
- *   dialect: `exact`, `prefix`, `suffix` (maps attribute -> value, every key must match,
+ *   dialect: `exact`, `prefix`, `suffix` (a map of ONE attribute -> value, as Knative validates;
  *   case-sensitive), `all`, `any` (non-empty lists of entries) or `not` (one entry).
  * - `spec.filter.attributes` (legacy): exact match on each attribute; an empty value matches
  *   anything, because the Kafka data plane drops such entries (core eventing instead demands that
@@ -162,6 +162,12 @@ function parseDialect(dialect: SupportedDialect, entry: PlainObject, at: FieldCo
       const attributes = parseAttributeMap(body, at, { allowEmptyValues: false });
       if (attributes && Object.keys(attributes).length === 0) {
         at.fail('must name at least one attribute');
+        return undefined;
+      }
+      // Knative's webhook (ValidateSingleAttributeMap) allows one key per map: refusing more here
+      // keeps every manifest the embedded broker accepts acceptable to a cluster too.
+      if (attributes && Object.keys(attributes).length > 1) {
+        at.fail('Multiple items found, can have only one key-value (use one filter entry per attribute)');
         return undefined;
       }
       return attributes && { dialect, attributes };

@@ -35,9 +35,10 @@ describe('infra/knative/filters', () => {
       expect(matches({ filters: [{ exact: { type: 'ssis.metrics' } }] })).to.equal(false);
     });
 
-    it('requires every key of the map to match', () => {
-      expect(matches({ filters: [{ exact: { type: 'ssis.metrics.sampled', subject: 'llama-8b' } }] })).to.equal(true);
-      expect(matches({ filters: [{ exact: { type: 'ssis.metrics.sampled', subject: 'other' } }] })).to.equal(false);
+    it('refuses a map of several attributes, as the Knative webhook does; one entry per attribute ANDs them', () => {
+      expect(() => compileTriggerFilter({ filters: [{ exact: { type: 'ssis.metrics.sampled', subject: 'llama-8b' } }] }, 't')).to.throw(/Multiple items found, can have only one key-value/);
+      expect(matches({ filters: [{ exact: { type: 'ssis.metrics.sampled' } }, { exact: { subject: 'llama-8b' } }] })).to.equal(true);
+      expect(matches({ filters: [{ exact: { type: 'ssis.metrics.sampled' } }, { exact: { subject: 'other' } }] })).to.equal(false);
     });
 
     it('never matches an absent attribute', () => {
@@ -68,9 +69,9 @@ describe('infra/knative/filters', () => {
       expect(matches({ filters: [{ suffix: { type: '.decided' } }] })).to.equal(false);
     });
 
-    it('require every key, and a present attribute', () => {
-      expect(matches({ filters: [{ prefix: { type: 'ssis.', source: '/ssis/' } }] })).to.equal(true);
-      expect(matches({ filters: [{ prefix: { type: 'ssis.', source: '/other/' } }] })).to.equal(false);
+    it('refuse several attributes in one map, and need a present attribute', () => {
+      expect(() => compileTriggerFilter({ filters: [{ prefix: { type: 'ssis.', source: '/ssis/' } }] }, 't')).to.throw(/Multiple items found/);
+      expect(() => compileTriggerFilter({ filters: [{ suffix: { type: '.x', source: '/y' } }] }, 't')).to.throw(/Multiple items found/);
       expect(matches({ filters: [{ suffix: { dataschema: 'x' } }] })).to.equal(false);
     });
   });
