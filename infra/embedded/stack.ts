@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Clock, IdSource, Logger } from '../../core/common/ports';
 import { systemClock } from '../../core/common/ports';
+import { SsisError } from '../../core/errors';
 import type { SimulatedNodeConfig } from '../../core/config/ssis-config';
 import { buildEvaluateFunction } from '../../functions/evaluate/index';
 import { buildReconfigureFunction } from '../../functions/reconfigure/index';
@@ -125,14 +126,31 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     buildRolloutFunction({ cluster, clock, ids }),
   ];
   const servers: Server[] = [];
-  for (const fn of functions) {
-    const ctx = { logger: logger.child({ function: fn.name }), publisher: httpPublisher(brokerUrl), registry: createFunctionRegistry(fn.name) };
-    const server = createServer(createFunctionApp(fn, ctx, { bodyLimitBytes: ssis.ingress.maxBodyBytes }));
-    servers.push(server);
-    // The request function is the ingress: it listens on PORT; the others on free loopback ports.
-    functionUrls[fn.name] = fn.name === 'request'
-      ? await listen(server, opts.ingressPort, opts.ingressHost ?? '127.0.0.1')
-      : await listen(server, 0, '127.0.0.1');
+  const closeServers = async (): Promise<void> => {
+    for (const s of servers) s.closeAllConnections();
+    await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise<void>((r) => s.close(() => r()))));
+  };
+  try {
+    for (const fn of functions) {
+      const ctx = { logger: logger.child({ function: fn.name }), publisher: httpPublisher(brokerUrl), registry: createFunctionRegistry(fn.name) };
+      const server = createServer(createFunctionApp(fn, ctx, { bodyLimitBytes: ssis.ingress.maxBodyBytes }));
+      servers.push(server);
+      // The request function is the ingress: it listens on PORT; the others on free loopback ports.
+      functionUrls[fn.name] = fn.name === 'request'
+        ? await listen(server, opts.ingressPort, opts.ingressHost ?? '127.0.0.1')
+        : await listen(server, 0, '127.0.0.1');
+    }
+  } catch (err) {
+    // Leave nothing running behind a failed start (the process must be able to exit).
+    await closeServers();
+    await broker.stop();
+    await cluster.shutdown();
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new SsisError('SSIS_INVALID_CONFIG', `port ${opts.ingressPort} is already in use: stop what listens there or choose another with PORT=… or --port`, {
+        issues: [{ field: 'PORT', message: 'address already in use' }],
+      });
+    }
+    throw err;
   }
 
   const pings: PingSourceRunner[] = manifests.pingSources
@@ -153,8 +171,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
       if (stopped) return;
       stopped = true;
       for (const p of pings) p.stop();
-      for (const s of servers) s.closeAllConnections();
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await closeServers();
       await broker.stop();
       await cluster.shutdown();
     },
