@@ -1,0 +1,85 @@
+/**
+ * Inferno's state-dependent birth–death queue of one batching replica (pkg/queue; notes inferno.md §3.1).
+ *
+ * State n = requests in the replica (in service + waiting), n = 0…kMax. Arrivals Poisson λ; service rate in
+ * state n is μ(n) = servRate[min(n, N) − 1] with N = servRate.length (the max batch size). All rates per ms.
+ */
+
+export interface QueueSolution {
+  /** Mean number in the system, Σ n·p(n). */
+  readonly L: number;
+  /** Mean number in service, Σ_{n≤N} n·p(n) + N·(1 − Σ_{n≤N} p(n)). */
+  readonly Lserv: number;
+  /** Throughput λ·(1 − p(kMax)), per ms. */
+  readonly X: number;
+  /** Mean response time L/X, ms. */
+  readonly T: number;
+  /** Mean time in service Lserv/X, ms. */
+  readonly Sbar: number;
+  /** Mean queueing time max(0, T − Sbar), ms. */
+  readonly W: number;
+  /** Utilisation clamp(Lserv/N, 0, 1). */
+  readonly rho: number;
+  /** Blocking probability p(kMax). */
+  readonly pFull: number;
+  /** Stationary distribution p(0…kMax). */
+  readonly p: readonly number[];
+}
+
+/** Unnormalised probabilities above this are rescaled (Inferno rescales to avoid float overflow). */
+const RESCALE_THRESHOLD = 1e100;
+
+export function solveStateDependentQueue(lambdaPerMs: number, servRatePerMs: readonly number[], kMax: number): QueueSolution {
+  const N = servRatePerMs.length;
+  if (N < 1) throw new RangeError('solveStateDependentQueue: servRatePerMs is empty');
+  if (!Number.isInteger(kMax) || kMax < N) throw new RangeError(`solveStateDependentQueue: kMax ${kMax} must be an integer ≥ ${N}`);
+  if (!Number.isFinite(lambdaPerMs) || lambdaPerMs < 0) throw new RangeError(`solveStateDependentQueue: arrival rate ${lambdaPerMs} per ms is not a finite rate ≥ 0`);
+  for (let i = 0; i < N; i++) {
+    const mu = servRatePerMs[i]!;
+    if (!Number.isFinite(mu) || mu <= 0) throw new RangeError(`solveStateDependentQueue: servRatePerMs[${i}] = ${mu} is not a positive rate`);
+  }
+
+  // p(n+1) = p(n)·λ/μ(n+1), unnormalised, rescaling everything so far whenever it grows too large.
+  const p = new Array<number>(kMax + 1);
+  p[0] = 1;
+  for (let n = 1; n <= kMax; n++) {
+    const mu = servRatePerMs[Math.min(n, N) - 1]!;
+    let v = (p[n - 1]! * lambdaPerMs) / mu;
+    if (v > RESCALE_THRESHOLD) {
+      for (let j = 0; j < n; j++) p[j] = p[j]! / v;
+      v = 1;
+    }
+    p[n] = v;
+  }
+  let sum = 0;
+  for (let n = 0; n <= kMax; n++) sum += p[n]!;
+  for (let n = 0; n <= kMax; n++) p[n] = p[n]! / sum;
+
+  let L = 0;
+  let inServ = 0;
+  let probUpToN = 0;
+  for (let n = 0; n <= kMax; n++) {
+    const pn = p[n]!;
+    L += n * pn;
+    if (n <= N) {
+      inServ += n * pn;
+      probUpToN += pn;
+    }
+  }
+  const Lserv = inServ + N * Math.max(0, 1 - probUpToN);
+  const pFull = p[kMax]!;
+  const X = lambdaPerMs * (1 - pFull);
+  let T: number;
+  let Sbar: number;
+  if (X > 0) {
+    T = L / X;
+    Sbar = Lserv / X;
+  } else {
+    // λ = 0: Go would divide 0/0; report the zero-load limit (one request alone in service, no queueing).
+    T = 1 / servRatePerMs[0]!;
+    Sbar = T;
+  }
+  const W = Math.max(0, T - Sbar);
+  const rho = Math.min(1, Math.max(0, Lserv / N));
+  return { L, Lserv, X, T, Sbar, W, rho, pFull, p };
+}
