@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { runEvents } from './events';
+import { runOptimize } from './optimize';
 import { runStart } from './start';
 
 const HELP = `ssis — Scalable Serving Inference System
@@ -13,6 +14,7 @@ Usage: ssis <command> [options]
 Commands:
   start     run the whole system on the embedded default (ingress on http://localhost:8080)
   events    print the running stack's events as JSON lines
+  optimize  solve an Inferno system (accelerator, replicas, batch per server at least cost)
   help      show this help
 
 Run "ssis <command> --help" for a command's options.
@@ -29,6 +31,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         return;
       case 'events':
         await runEvents(rest);
+        return;
+      case 'optimize':
+        runOptimize(rest);
         return;
       case undefined:
       case 'help':
