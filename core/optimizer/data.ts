@@ -498,16 +498,8 @@ export function loadInfernoSystem(files: Readonly<Record<string, unknown>>): Inf
 // ------------------------------------------------------------------------------------------------
 // Solution writer
 
-/** One row of the solution as the solver produces it (full float64 precision). */
-export interface SolutionRow {
-  readonly accelerator: string;
-  readonly numReplicas: number;
-  readonly maxBatch: number;
-  readonly cost: number;
-  readonly itlAverage: number;
-  readonly ttftAverage: number;
-  readonly load: ServerLoad;
-}
+/** One row of the solution as the solver produces it: AllocationData at full float64 precision. */
+export type SolutionRow = AllocationData;
 
 export interface SolutionData { readonly allocations: Record<string, AllocationData> }
 
