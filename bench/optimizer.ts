@@ -6,25 +6,20 @@
  *  - a seeded synthetic instance, 1,000 servers × 20 accelerator types: Greedy (end to end, greedy phase) and
  *    MILP SINGLE unlimited (HiGHS, capped by a time limit; candidates built once, outside the timing).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexSystem } from '../core/optimizer/allocation';
 import { loadInfernoSystem, type InfernoSystem } from '../core/optimizer/data';
 import { solveMilp } from '../core/optimizer/milp';
 import { loadHighsSolver } from '../core/optimizer/milp-highs';
 import { buildCandidates, solve, solveGreedy } from '../core/optimizer/solver';
+import { loadInfernoFolder } from '../infra/optimizer/inferno-files';
 
 const REF = join(__dirname, '../../shared/reference/inferno');
 const N = Number(process.env['BENCH_N'] ?? 30);
 const MILP_TIME_LIMIT_SEC = 30;
 
 function loadDataset(dir: string): InfernoSystem {
-  const files: Record<string, unknown> = {};
-  for (const f of readdirSync(join(REF, dir))) {
-    if (f === 'solution-data.json' || f === 'system-data.json') continue;
-    files[f] = JSON.parse(readFileSync(join(REF, dir, f), 'utf8')) as unknown;
-  }
-  return loadInfernoSystem(files);
+  return loadInfernoFolder(join(REF, dir), { includeSystemData: false });
 }
 
 /** mulberry32: small seeded PRNG. */

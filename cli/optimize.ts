@@ -3,12 +3,11 @@
  * (accelerator, capacity, model, serviceclass, server, optimizer data — or system-data.json) and
  * prints the allocation per server as a table, or `--json` as Inferno's solution-data.json.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SsisError } from '../core/errors';
-import { loadInfernoSystem } from '../core/optimizer/data';
 import { solve } from '../core/optimizer/solver';
+import { loadInfernoFolder } from '../infra/optimizer/inferno-files';
 
 const HELP = `Usage: ssis optimize --data <dir> [--json]
 
@@ -20,21 +19,6 @@ Options:
                  serviceclass-data.json, server-data.json, optimizer-data.json (or system-data.json)
   --json         print solution-data.json instead of a table
 `;
-
-/** Reads every *-data.json of the folder except the expected solution; JSON errors name the file. */
-export function readInfernoFolder(dir: string): Record<string, unknown> {
-  if (!existsSync(dir)) throw new SsisError('SSIS_NOT_FOUND', `no folder ${dir}`, { issues: [{ field: '--data', message: 'does not exist' }] });
-  const files: Record<string, unknown> = {};
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('-data.json') || name === 'solution-data.json') continue;
-    try {
-      files[name] = JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown;
-    } catch (err) {
-      throw new SsisError('SSIS_INVALID_CONFIG', `${name} is not valid JSON: ${(err as Error).message}`, { issues: [{ field: name, message: (err as Error).message }] });
-    }
-  }
-  return files;
-}
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -48,7 +32,7 @@ export function runOptimize(argv: readonly string[]): void {
     return;
   }
   if (!values.data) throw new SsisError('SSIS_INVALID_CONFIG', '--data <dir> is required', { issues: [{ field: '--data', message: 'is required' }] });
-  const system = loadInfernoSystem(readInfernoFolder(resolve(values.data)));
+  const system = loadInfernoFolder(resolve(values.data));
   const solution = solve(system);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(solution.data, null, 2)}\n`);

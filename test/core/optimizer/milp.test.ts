@@ -1,22 +1,18 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexSystem, type Allocation, type SystemIndex } from '../../../core/optimizer/allocation';
-import { loadInfernoSystem, type AcceleratorSpec, type InfernoSystem, type ModelPerfSpec, type ServerSpec } from '../../../core/optimizer/data';
+import { type AcceleratorSpec, type InfernoSystem, type ModelPerfSpec, type ServerSpec } from '../../../core/optimizer/data';
 import { buildMilpModel, solveMilp, type LpSolver, type MilpOptions } from '../../../core/optimizer/milp';
 import { loadHighsSolver } from '../../../core/optimizer/milp-highs';
+import { loadInfernoFolder } from '../../../infra/optimizer/inferno-files';
 import { buildCandidates, solve, type ServerCandidates } from '../../../core/optimizer/solver';
 
 const REF = join(__dirname, '../../../../shared/reference/inferno');
 const available = existsSync(join(REF, 'sample-data/large'));
 
 function loadDataset(dir: string): InfernoSystem {
-  const files: Record<string, unknown> = {};
-  for (const f of readdirSync(join(REF, dir))) {
-    if (f === 'solution-data.json' || f === 'system-data.json') continue;
-    files[f] = JSON.parse(readFileSync(join(REF, dir, f), 'utf8')) as unknown;
-  }
-  return loadInfernoSystem(files);
+  return loadInfernoFolder(join(REF, dir), { includeSystemData: false });
 }
 
 // ---- hand-made 2 servers × 2 accelerators (A: 10 ¢/h, B: 25 ¢/h; 1 card each) ----
