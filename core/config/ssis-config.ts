@@ -4,6 +4,47 @@
  */
 import { FieldReader } from '../common/fields';
 import { validationError } from '../errors';
+import { findGpuModel } from '../mig/geometry';
+
+/** How the evaluate stage scales the services of a class. */
+export const SCALING_POLICIES = ['inferno', 'ssis-ladder'] as const;
+export type ScalingPolicyName = (typeof SCALING_POLICIES)[number];
+
+/** Inferno's best-effort policies when capacity runs out (notes/inferno.md §5.2). */
+export const SATURATION_POLICY_NAMES = ['None', 'PriorityExhaustive', 'PriorityRoundRobin', 'RoundRobin'] as const;
+
+export interface ModelSloConfig {
+  readonly modelId: string;
+  /** ms; 0 = not considered. */
+  readonly ttftMs: number;
+  /** ms; 0 = not considered. */
+  readonly itlMs: number;
+}
+
+/** A service class (Inferno's): a priority, a scaling policy and the SLOs of its models. */
+export interface ServiceClassConfig {
+  readonly name: string;
+  /** 1 = highest … 100 = lowest. */
+  readonly priority: number;
+  readonly policy: ScalingPolicyName;
+  /** SLOs of the class's models unless a model entry overrides them. */
+  readonly ttftMs: number;
+  readonly itlMs: number;
+  /** Models that belong to this class (others belong to ingress.defaultServiceClass), with their SLOs. */
+  readonly models: readonly ModelSloConfig[];
+}
+
+export interface OptimizerConfig {
+  /** Offer MIG profiles as accelerator types. */
+  readonly mig: boolean;
+  /** MPS client counts per GPU to offer (the cluster must run MPS); empty = none. */
+  readonly mpsClients: readonly number[];
+  readonly saturationPolicy: (typeof SATURATION_POLICY_NAMES)[number];
+  /** cents/hour per whole GPU, overriding the built-in table. */
+  readonly gpuCostCentsPerHour: Readonly<Record<string, number>>;
+  /** Samples older than this are left out of the joint optimization (the service went quiet). */
+  readonly sampleMaxAgeSec: number;
+}
 
 export interface SimulatedNodeConfig {
   readonly name: string;
@@ -30,12 +71,98 @@ export interface SsisConfig {
     readonly scaleToZeroAfterSec: number;
   };
   readonly cluster: { readonly loadTimeScale: number; readonly nodes: readonly SimulatedNodeConfig[] };
+  readonly serviceClasses: readonly ServiceClassConfig[];
+  readonly optimizer: OptimizerConfig;
+}
+
+export const DEFAULT_TTFT_SLO_MS = 1000;
+export const DEFAULT_ITL_SLO_MS = 50;
+
+/** The class of a model: the one listing it, else the ingress's default class. */
+export function serviceClassOf(config: Pick<SsisConfig, 'serviceClasses' | 'ingress'>, modelId: string): ServiceClassConfig {
+  const listed = config.serviceClasses.find((c) => c.models.some((m) => m.modelId === modelId));
+  return listed ?? config.serviceClasses.find((c) => c.name === config.ingress.defaultServiceClass) ?? config.serviceClasses[0]!;
+}
+
+/** The SLOs of a model in a class. */
+export function sloOf(serviceClass: ServiceClassConfig, modelId: string): { ttftMs: number; itlMs: number } {
+  const m = serviceClass.models.find((x) => x.modelId === modelId);
+  return { ttftMs: m?.ttftMs ?? serviceClass.ttftMs, itlMs: m?.itlMs ?? serviceClass.itlMs };
+}
+
+function parseServiceClasses(r: FieldReader, raw: unknown, defaultName: string): ServiceClassConfig[] {
+  if (raw === undefined) {
+    return [{ name: defaultName, priority: 1, policy: 'inferno', ttftMs: DEFAULT_TTFT_SLO_MS, itlMs: DEFAULT_ITL_SLO_MS, models: [] }];
+  }
+  const out: ServiceClassConfig[] = [];
+  const owner = new Map<string, string>();
+  (r.array(raw, 'serviceClasses') ?? []).forEach((item, k) => {
+    const f = r.child('serviceClasses').child(k);
+    const o = f.object(item, '');
+    if (!o) return;
+    f.unknownKeys(o, ['name', 'priority', 'policy', 'ttftMs', 'itlMs', 'models']);
+    const name = f.string(o, 'name');
+    const priority = f.number(o, 'priority', { optional: true, min: 1, max: 100, integer: true }) ?? 1;
+    const policy = f.string(o, 'policy', { optional: true }) ?? 'inferno';
+    if (!(SCALING_POLICIES as readonly string[]).includes(policy)) f.fail('policy', `must be one of ${SCALING_POLICIES.join(', ')}, got "${policy}"`);
+    const ttftMs = f.number(o, 'ttftMs', { optional: true, min: 0 }) ?? DEFAULT_TTFT_SLO_MS;
+    const itlMs = f.number(o, 'itlMs', { optional: true, min: 0 }) ?? DEFAULT_ITL_SLO_MS;
+    const models: ModelSloConfig[] = [];
+    (o['models'] === undefined ? [] : (f.array(o['models'], 'models') ?? [])).forEach((m, mi) => {
+      const mf = f.child('models').child(mi);
+      const mo = mf.object(m, '');
+      if (!mo) return;
+      mf.unknownKeys(mo, ['modelId', 'ttftMs', 'itlMs']);
+      const modelId = mf.string(mo, 'modelId');
+      const mt = mf.number(mo, 'ttftMs', { optional: true, min: 0 });
+      const mi2 = mf.number(mo, 'itlMs', { optional: true, min: 0 });
+      if (modelId === undefined) return;
+      const before = owner.get(modelId);
+      if (before !== undefined) mf.fail('modelId', `${modelId} is already in service class "${before}"; a model belongs to one class`);
+      if (name !== undefined) owner.set(modelId, name);
+      models.push({ modelId, ttftMs: mt ?? ttftMs, itlMs: mi2 ?? itlMs });
+    });
+    if (name === undefined) return;
+    if (out.some((c) => c.name === name)) f.fail('name', `duplicate service class "${name}"`);
+    out.push({ name, priority, policy: policy as ScalingPolicyName, ttftMs, itlMs, models });
+  });
+  if (out.length === 0) r.fail('serviceClasses', 'must define at least one class');
+  else if (!out.some((c) => c.name === defaultName)) r.fail('serviceClasses', `must define the ingress.defaultServiceClass "${defaultName}"`);
+  return out;
+}
+
+function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
+  const f = r.child('optimizer');
+  const o = raw === undefined ? {} : (f.object(raw, '') ?? {});
+  f.unknownKeys(o, ['mig', 'mpsClients', 'saturationPolicy', 'gpuCostCentsPerHour', 'sampleMaxAgeSec']);
+  const mpsClients: number[] = [];
+  (o['mpsClients'] === undefined ? [] : (f.array(o['mpsClients'], 'mpsClients') ?? [])).forEach((n, k) => {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > 48) f.child('mpsClients').fail(k, `must be an integer from 2 to 48 (MPS clients per GPU), got ${JSON.stringify(n)}`);
+    else mpsClients.push(n);
+  });
+  const saturationPolicy = f.string(o, 'saturationPolicy', { optional: true }) ?? 'None';
+  if (!(SATURATION_POLICY_NAMES as readonly string[]).includes(saturationPolicy)) f.fail('saturationPolicy', `must be one of ${SATURATION_POLICY_NAMES.join(', ')}, got "${saturationPolicy}"`);
+  const gpuCostCentsPerHour: Record<string, number> = {};
+  const costs = o['gpuCostCentsPerHour'] === undefined ? {} : (f.object(o['gpuCostCentsPerHour'], 'gpuCostCentsPerHour') ?? {});
+  for (const model of Object.keys(costs)) {
+    const cf = f.child('gpuCostCentsPerHour');
+    if (findGpuModel(model) === undefined) cf.fail(model, 'unknown GPU model');
+    const v = cf.number(costs, model, { exclusiveMin: 0 });
+    if (v !== undefined) gpuCostCentsPerHour[model] = v;
+  }
+  return {
+    mig: f.boolean(o, 'mig', true),
+    mpsClients,
+    saturationPolicy: saturationPolicy as OptimizerConfig['saturationPolicy'],
+    gpuCostCentsPerHour,
+    sampleMaxAgeSec: f.number(o, 'sampleMaxAgeSec', { optional: true, exclusiveMin: 0 }) ?? 60,
+  };
 }
 
 export function parseSsisConfig(doc: unknown, where = 'ssis.yaml'): SsisConfig {
   const r = new FieldReader(where);
   const root = r.object(doc ?? {}, '') ?? {};
-  r.unknownKeys(root, ['namespace', 'ingress', 'sampler', 'scaler', 'cluster']);
+  r.unknownKeys(root, ['namespace', 'ingress', 'sampler', 'scaler', 'cluster', 'serviceClasses', 'optimizer']);
   const section = (name: string, known: readonly string[]): [FieldReader, Record<string, unknown>] => {
     const f = r.child(name);
     const o = root[name] === undefined ? {} : (f.object(root[name], '') ?? {});
@@ -86,8 +213,11 @@ export function parseSsisConfig(doc: unknown, where = 'ssis.yaml'): SsisConfig {
       scaleToZeroAfterSec: sc.number(sco, 'scaleToZeroAfterSec', { optional: true, min: 0 }) ?? 0,
     },
     cluster: { loadTimeScale: c.number(co, 'loadTimeScale', { optional: true, min: 0 }) ?? 1, nodes },
+    serviceClasses: [],
+    optimizer: parseOptimizer(r, root['optimizer']),
   };
+  const withClasses: SsisConfig = { ...config, serviceClasses: parseServiceClasses(r, root['serviceClasses'], config.ingress.defaultServiceClass) };
   if (config.scaler.maxReplicas < config.scaler.minReplicas) r.child('scaler').fail('maxReplicas', 'must be >= minReplicas');
   if (r.issues.length > 0) throw validationError('SSIS_INVALID_CONFIG', `invalid ${where}`, r.issues);
-  return config;
+  return withClasses;
 }

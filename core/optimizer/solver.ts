@@ -26,6 +26,7 @@ import {
   type AllocationOptions,
   type SystemIndex,
 } from './allocation';
+import { cardLedger, type CapacityLedger } from './capacity';
 import { numInstances, toSolutionData, type InfernoSystem, type OptimizerSpec, type SaturationPolicy, type ServerSpec, type SolutionData, type SolutionRow } from './data';
 
 const f32 = Math.fround;
@@ -51,6 +52,8 @@ export interface ServerCandidates {
 export interface SolverOptions extends AllocationOptions {
   /** Overrides the optimizer-data spec (fields given here win). */
   readonly optimizer?: Partial<Pick<OptimizerSpec, 'unlimited' | 'delayedBestEffort' | 'saturationPolicy'>>;
+  /** Limited mode's capacity; default Inferno's cards per type from capacity-data. */
+  readonly capacity?: (index: SystemIndex) => CapacityLedger;
 }
 
 export interface AllocationDiff {
@@ -151,7 +154,7 @@ function priorityGroups(entries: readonly Entry[]): Entry[][] {
 type Assign = (name: string, c: Candidate) => void;
 
 /** Allocate in order while the SLO-satisfying allocation fits; returns the servers left without one. */
-function allocate(list: Entry[], available: Map<string, number>, assign: Assign): Entry[] {
+function allocate(list: Entry[], ledger: CapacityLedger, assign: Assign): Entry[] {
   const entries = [...list];
   const unallocated: Entry[] = [];
   while (entries.length > 0) {
@@ -159,10 +162,9 @@ function allocate(list: Entry[], available: Map<string, number>, assign: Assign)
     if (top.allocations.length === 0) continue;
     const c = top.allocations[top.curIndex]!;
     if (c.accType === undefined) continue; // Inferno: GetAccelerator(gName) == nil → skip the server
-    const count = c.alloc.numReplicas * c.unitsPerReplica;
-    const have = available.get(c.accType) ?? 0;
-    if (have >= count) {
-      available.set(c.accType, have - count);
+    const wanted = c.alloc.numReplicas;
+    if (ledger.fit(c, wanted) >= wanted) {
+      ledger.take(c, wanted);
       assign(top.name, c);
       continue;
     }
@@ -186,16 +188,15 @@ function scaled(c: Candidate, replicas: number): void {
 }
 
 /** PriorityExhaustive: in order, each server takes as many replicas (≤ required) as fit on its first candidate with room. */
-function allocateMaximally(entries: readonly Entry[], available: Map<string, number>, assign: Assign): void {
+function allocateMaximally(entries: readonly Entry[], ledger: CapacityLedger, assign: Assign): void {
   for (const e of entries) {
     for (const c of e.allocations) {
       if (c.accType === undefined || c.unitsPerReplica <= 0) continue;
-      const have = available.get(c.accType) ?? 0;
-      const maxReplicas = Math.min(Math.trunc(have / c.unitsPerReplica), c.alloc.numReplicas);
+      const maxReplicas = ledger.fit(c, c.alloc.numReplicas);
       if (maxReplicas > 0) {
+        ledger.take(c, maxReplicas);
         scaled(c, maxReplicas);
         assign(e.name, c);
-        available.set(c.accType, have - maxReplicas * c.unitsPerReplica);
         break;
       }
     }
@@ -203,7 +204,7 @@ function allocateMaximally(entries: readonly Entry[], available: Map<string, num
 }
 
 /** RoundRobin over `entries`: each picks its first candidate with room for one replica, then one replica per turn. */
-function allocateEqually(entries: readonly Entry[], available: Map<string, number>, assign: Assign): void {
+function allocateEqually(entries: readonly Entry[], ledger: CapacityLedger, assign: Assign): void {
   interface Ticket { active: boolean; cand?: Candidate; granted: number }
   const tickets = new Map<string, Ticket>(entries.map((e) => [e.name, { active: false, granted: 0 }]));
   const granted = new Map<string, Ticket>();
@@ -213,7 +214,7 @@ function allocateEqually(entries: readonly Entry[], available: Map<string, numbe
       if (t === undefined) continue;
       if (!t.active) {
         for (const c of e.allocations) {
-          if (c.accType !== undefined && c.unitsPerReplica > 0 && (available.get(c.accType) ?? 0) >= c.unitsPerReplica) {
+          if (c.accType !== undefined && c.unitsPerReplica > 0 && ledger.fit(c, 1) >= 1) {
             t.active = true;
             t.cand = c;
             break;
@@ -225,11 +226,9 @@ function allocateEqually(entries: readonly Entry[], available: Map<string, numbe
         }
       }
       const c = t.cand!;
-      const type = c.accType!;
-      const have = available.get(type) ?? 0;
-      if (Math.min(Math.trunc(have / c.unitsPerReplica), c.alloc.numReplicas) > 0) {
+      if (ledger.fit(c, c.alloc.numReplicas) > 0) {
         t.granted++;
-        available.set(type, have - c.unitsPerReplica);
+        ledger.take(c, 1);
         granted.set(e.name, t);
       } else {
         tickets.delete(e.name);
@@ -243,16 +242,16 @@ function allocateEqually(entries: readonly Entry[], available: Map<string, numbe
   }
 }
 
-function bestEffort(leftovers: readonly Entry[], available: Map<string, number>, policy: SaturationPolicy, assign: Assign): void {
+function bestEffort(leftovers: readonly Entry[], ledger: CapacityLedger, policy: SaturationPolicy, assign: Assign): void {
   switch (policy) {
     case 'PriorityExhaustive':
-      allocateMaximally(leftovers, available, assign);
+      allocateMaximally(leftovers, ledger, assign);
       break;
     case 'PriorityRoundRobin':
-      for (const g of priorityGroups(leftovers)) allocateEqually(g, available, assign);
+      for (const g of priorityGroups(leftovers)) allocateEqually(g, ledger, assign);
       break;
     case 'RoundRobin':
-      allocateEqually(leftovers, available, assign);
+      allocateEqually(leftovers, ledger, assign);
       break;
     case 'None':
       break;
@@ -260,15 +259,16 @@ function bestEffort(leftovers: readonly Entry[], available: Map<string, number>,
 }
 
 /**
- * Greedy under limited capacity (cards per type). `capacity` is not modified; the returned `available` is what
- * is left. Candidate objects are copied, the inputs are not mutated.
+ * Greedy under limited capacity: cards per type (Inferno), or any {@link CapacityLedger} (GPUs shared by MIG
+ * slices and MPS shares). A map `capacity` is not modified; the returned `available` is what is left.
+ * Candidate objects are copied, the inputs are not mutated.
  */
 export function solveGreedy(
   input: readonly ServerCandidates[],
-  capacity: ReadonlyMap<string, number>,
+  capacity: ReadonlyMap<string, number> | CapacityLedger,
   opts: { readonly delayedBestEffort: boolean; readonly saturationPolicy: SaturationPolicy },
 ): { allocations: Map<string, Allocation>; available: Map<string, number> } {
-  const available = new Map(capacity);
+  const ledger = capacity instanceof Map ? cardLedger(capacity) : (capacity as CapacityLedger);
   const allocations = new Map<string, Allocation>();
   const assign: Assign = (name, c) => allocations.set(name, c.alloc);
 
@@ -282,15 +282,15 @@ export function solveGreedy(
   entries.sort(orderEntries); // stable: ties keep server-data order
 
   if (opts.delayedBestEffort) {
-    const left = allocate(entries, available, assign);
-    bestEffort(left, available, opts.saturationPolicy, assign);
+    const left = allocate(entries, ledger, assign);
+    bestEffort(left, ledger, opts.saturationPolicy, assign);
   } else {
     for (const group of priorityGroups(entries)) {
-      const left = allocate(group, available, assign);
-      bestEffort(left, available, opts.saturationPolicy, assign);
+      const left = allocate(group, ledger, assign);
+      bestEffort(left, ledger, opts.saturationPolicy, assign);
     }
   }
-  return { allocations, available };
+  return { allocations, available: ledger.remaining() };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -302,7 +302,7 @@ export function solve(system: InfernoSystem, options: SolverOptions = {}): Solut
   const entries = buildCandidates(index, options);
   const allocations = spec.unlimited
     ? solveUnlimited(entries)
-    : solveGreedy(entries, index.capacity, { delayedBestEffort: spec.delayedBestEffort, saturationPolicy: spec.saturationPolicy }).allocations;
+    : solveGreedy(entries, options.capacity?.(index) ?? index.capacity, { delayedBestEffort: spec.delayedBestEffort, saturationPolicy: spec.saturationPolicy }).allocations;
 
   const unallocated: string[] = [];
   const diffs = new Map<string, AllocationDiff>();

@@ -89,14 +89,9 @@ export function ladderStep(settings: LadderSettings, memory: LadderMemory, s: Me
   const idle = isIdle(s);
   let mem: LadderMemory = { ...memory, idleSinceMs: idle ? (memory.idleSinceMs ?? nowMs) : null };
 
-  // A decision is in flight until the service's generation moves past the one it was made from.
-  if (mem.pending) {
-    const applied = s.generation > mem.pending.fromGeneration && !s.rolloutInProgress;
-    const expired = nowMs - mem.pending.sinceMs >= settings.pendingTimeoutMs;
-    // lastChangeMs stays: rollout-completed sets it when it arrives; else the decision time counts.
-    if (applied || expired) mem = { ...mem, pending: null };
-    else return { memory: mem, decision: null, votes, note: `waiting for decision ${mem.pending.decisionId}` };
-  }
+  const gate = settlePending(mem, s, nowMs, settings.pendingTimeoutMs);
+  mem = gate.memory;
+  if (gate.waitingFor !== null) return { memory: mem, decision: null, votes, note: `waiting for decision ${gate.waitingFor}` };
   if (s.rolloutInProgress) return { memory: { ...mem, downSinceMs: null }, decision: null, votes, note: 'rollout in progress' };
   if (s.profile === null || s.replicas === 0) return { memory: mem, decision: null, votes, note: 'no replicas (cold start is the ingress’s)' };
 
@@ -143,6 +138,19 @@ export function ladderStep(settings: LadderSettings, memory: LadderMemory, s: Me
     return decide(mem, votes, { action: 'in', target: { profile: s.profile, replicas: 0 }, reason: `idle for ${Math.round((nowMs - mem.idleSinceMs) / 1000)}s at the bottom tier: scale to zero` });
   }
   return { memory: mem, decision: null, votes, note: `${why}, already at the smallest allocation` };
+}
+
+/**
+ * A decision is in flight until the service's generation moves past the one it was made from (or it
+ * expires). Shared by every policy: one decision in flight per service.
+ */
+export function settlePending(memory: LadderMemory, s: MetricsSampled, nowMs: number, pendingTimeoutMs: number): { memory: LadderMemory; waitingFor: string | null } {
+  if (!memory.pending) return { memory, waitingFor: null };
+  const applied = s.generation > memory.pending.fromGeneration && !s.rolloutInProgress;
+  const expired = nowMs - memory.pending.sinceMs >= pendingTimeoutMs;
+  // lastChangeMs stays: rollout-completed sets it when it arrives; else the decision time counts.
+  if (applied || expired) return { memory: { ...memory, pending: null }, waitingFor: null };
+  return { memory, waitingFor: memory.pending.decisionId };
 }
 
 /** Feeds the outcome of a decision back: a failed placement backs that tier off. */

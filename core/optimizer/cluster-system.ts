@@ -1,0 +1,284 @@
+/**
+ * The optimizer over SSIS's own world (beyond Inferno): model catalog, GPUs of the cluster, services with
+ * their measured load and service class. Every GPU model the cluster has becomes a set of accelerator types
+ * — the whole GPU, its MIG profiles, optionally MPS shares (partitions.ts) — with the model's iteration
+ * parameters scaled to the share and a batch size capped by the KV cache the share's memory holds. Then
+ * Inferno's own machinery runs unchanged: allocation per (server, accelerator) with the transition penalty,
+ * Unlimited or Greedy; in limited mode capacity is the GPUs of each model, packed by MIG geometry
+ * (partition-capacity.ts).
+ */
+import { canServe } from '../catalog/engine-config';
+import { kvCapacityTokens, minimumMemoryGiB, type ModelCatalog, type ModelSpec } from '../catalog/model-catalog';
+import { findGpuModel } from '../mig/geometry';
+import type { GpuState } from '../mig/layout';
+import { indexSystem, type Allocation } from './allocation';
+import type { AcceleratorSpec, AllocationData, InfernoSystem, ModelPerfSpec, SaturationPolicy, ServerSpec, ServiceClassSpec } from './data';
+import { partitionLedger } from './partition-capacity';
+import { gpuPartitions, partitionAcceleratorName, type PartitionOptions, type PartitionSpec } from './partitions';
+import { buildCandidates, solveGreedy, solveUnlimited, type ServerCandidates } from './solver';
+
+const f32 = Math.fround;
+
+/**
+ * cents/hour per whole GPU. A100 and H100 are Inferno's sample-data costs (large/accelerator-data.json);
+ * H200 and A30 are not in Inferno's data: SSIS's estimates, override them in ssis.yaml.
+ */
+export const DEFAULT_GPU_COST_CENTS_PER_HOUR: Readonly<Record<string, number>> = {
+  'A100-SXM4-40GB': 40,
+  'A100-SXM4-80GB': 40,
+  'H100-80GB': 75,
+  'H200-141GB': 90,
+  'A30-24GB': 20,
+};
+
+export interface ServiceSlo {
+  /** ms; 0 = not considered. */
+  readonly ttftMs: number;
+  /** ms; 0 = not considered. */
+  readonly itlMs: number;
+}
+
+export interface ClusterServiceClass {
+  readonly name: string;
+  /** 1 (highest) … 100. */
+  readonly priority: number;
+  /** SLO of a model in this class. */
+  readonly sloFor: (modelId: string) => ServiceSlo;
+}
+
+export interface ClusterAllocationRef {
+  readonly gpuModel: string;
+  readonly profile: string;
+  readonly replicas: number;
+}
+
+export interface ClusterService {
+  readonly service: string;
+  readonly modelId: string;
+  readonly serviceClass: string;
+  /** Measured load. */
+  readonly arrivalRatePerSec: number;
+  readonly avgInputTokens: number;
+  readonly avgOutputTokens: number;
+  /** What the service runs now; null at zero replicas. */
+  readonly current: ClusterAllocationRef | null;
+  readonly minReplicas: number;
+  /** Candidates needing more replicas are dropped. */
+  readonly maxReplicas: number;
+  /** Partitions the service must not get (e.g. a placement just failed there). */
+  readonly excluded?: readonly { readonly gpuModel: string; readonly profile: string }[];
+}
+
+export interface ClusterOptimizerInput {
+  readonly catalog: ModelCatalog;
+  /** GPUs per GPU model name (canonical or alias); unknown models are refused. */
+  readonly gpus: ReadonlyMap<string, number>;
+  readonly services: readonly ClusterService[];
+  readonly classes: readonly ClusterServiceClass[];
+  readonly partitions?: PartitionOptions;
+  /** cents/hour per whole GPU; default {@link DEFAULT_GPU_COST_CENTS_PER_HOUR}. */
+  readonly gpuCostCentsPerHour?: Readonly<Record<string, number>>;
+  /** Ignore capacity (Inferno's Unlimited). Default false: limited by `gpus`. */
+  readonly unlimited?: boolean;
+  readonly saturationPolicy?: SaturationPolicy;
+  /** Allocations holding GPUs outside the optimization (services under another policy). */
+  readonly reserved?: readonly ClusterAllocationRef[];
+}
+
+export interface ClusterTarget {
+  readonly service: string;
+  readonly gpuModel: string;
+  readonly profile: string;
+  readonly kind: PartitionSpec['kind'];
+  readonly replicas: number;
+  /** Replicas the SLOs need; more than `replicas` when capacity only allowed a best effort. */
+  readonly requiredReplicas: number;
+  readonly maxBatchSize: number;
+  /** Predicted at `requiredReplicas` (Inferno's ttftAverage/itlAverage). */
+  readonly predictedTtftMs: number;
+  readonly predictedItlMs: number;
+  readonly costCentsPerHour: number;
+  /** The SLOs are predicted met (false for a best-effort allocation short of replicas). */
+  readonly sloMet: boolean;
+}
+
+/** cents/hour of an allocation in the solved system's cost model; undefined when its partition is not offered. */
+export function allocationCost(solution: Pick<ClusterSolution, 'system'>, ref: ClusterAllocationRef): number | undefined {
+  const name = partitionAcceleratorName(findGpuModel(ref.gpuModel)?.name ?? ref.gpuModel, ref.profile);
+  const acc = solution.system.accelerators.find((a) => a.name === name);
+  return acc === undefined ? undefined : f32(acc.cost * ref.replicas);
+}
+
+export interface ClusterSolution {
+  readonly targets: ReadonlyMap<string, ClusterTarget>;
+  /** Services without an allocation (no partition meets the SLOs, or no capacity left), sorted. */
+  readonly unallocated: readonly string[];
+  readonly totalCostCentsPerHour: number;
+  /** The Inferno system that was solved (for `ssis optimize`-style output and debugging). */
+  readonly system: InfernoSystem;
+  /** GPUs left per model after the allocation (limited mode). */
+  readonly gpusLeft: ReadonlyMap<string, number>;
+}
+
+/** GPUs per canonical GPU model, the optimizer's inventory, from the cluster's GPU states. */
+export function gpuInventory(gpus: readonly Pick<GpuState, 'model'>[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const g of gpus) {
+    const model = findGpuModel(g.model)?.name ?? g.model;
+    out.set(model, (out.get(model) ?? 0) + 1);
+  }
+  return out;
+}
+
+const ZERO_POWER = { idle: 0, full: 0, midPower: 0, midUtil: 0 };
+
+/** Largest batch whose requests' KV caches (input + output tokens each) fit the partition's memory. */
+export function kvBatchCap(spec: ModelSpec, memoryGiB: number, inTokens: number, outTokens: number): number {
+  const perRequest = Math.max(1, Math.ceil(inTokens + outTokens));
+  return Math.min(spec.maxBatchSize, Math.floor(kvCapacityTokens(spec, memoryGiB) / perRequest));
+}
+
+function servable(spec: ModelSpec, p: PartitionSpec): boolean {
+  if (spec.perf[p.gpuModel] === undefined) return false;
+  return p.kind === 'mig' || p.kind === 'gpu' ? canServe(spec, p.gpuModel, p.profile) : p.memoryGiB >= minimumMemoryGiB(spec);
+}
+
+/** Builds the Inferno system of the cluster plus the partition behind each accelerator name. */
+export function buildClusterSystem(input: ClusterOptimizerInput): { system: InfernoSystem; partitions: ReadonlyMap<string, PartitionSpec> } {
+  const costs = { ...DEFAULT_GPU_COST_CENTS_PER_HOUR, ...input.gpuCostCentsPerHour };
+  const partitions = new Map<string, PartitionSpec>();
+  const accelerators: AcceleratorSpec[] = [];
+  for (const gpuModelName of input.gpus.keys()) {
+    const gpuModel = findGpuModel(gpuModelName)?.name;
+    if (gpuModel === undefined) throw new RangeError(`unknown GPU model ${gpuModelName}`);
+    const gpuCost = costs[gpuModel] ?? costs[gpuModelName];
+    if (gpuCost === undefined) throw new RangeError(`no cost for GPU model ${gpuModel}: set it in gpuCostCentsPerHour`);
+    for (const p of gpuPartitions(gpuModel, input.partitions)) {
+      if (partitions.has(p.accelerator)) continue;
+      partitions.set(p.accelerator, p);
+      accelerators.push({ name: p.accelerator, type: gpuModel, multiplicity: 1, memSize: p.memoryGiB, memBW: 0, power: ZERO_POWER, cost: f32(gpuCost * p.costShare) });
+    }
+  }
+
+  // One perf entry per (model, partition that holds it). Inferno sizes the batch as
+  // maxBatchSize·atTokens/avgOut; with atTokens = avgOut that is the KV-capped batch itself.
+  const models: ModelPerfSpec[] = [];
+  const loadByModel = new Map<string, { inTokens: number; outTokens: number }>();
+  for (const s of input.services) {
+    const cur = loadByModel.get(s.modelId);
+    loadByModel.set(s.modelId, { inTokens: Math.max(cur?.inTokens ?? 0, s.avgInputTokens), outTokens: Math.max(cur?.outTokens ?? 0, s.avgOutputTokens) });
+  }
+  for (const [modelId, load] of loadByModel) {
+    const spec = input.catalog.get(modelId);
+    if (spec === undefined) continue;
+    for (const p of partitions.values()) {
+      const full = spec.perf[p.gpuModel];
+      if (full === undefined || !servable(spec, p)) continue;
+      const batch = kvBatchCap(spec, p.memoryGiB, load.inTokens, load.outTokens);
+      if (batch < 1) continue;
+      models.push({
+        name: modelId,
+        acc: p.accelerator,
+        accCount: 1,
+        maxBatchSize: batch,
+        atTokens: load.outTokens > 0 ? load.outTokens : 1,
+        perfParms: { alpha: full.alphaMs, beta: full.betaMsPerToken / p.computeFraction, gamma: full.gammaMsPerKvToken / p.bandwidthFraction },
+      });
+    }
+  }
+
+  const classNames = new Set(input.services.map((s) => s.serviceClass));
+  const serviceClasses: ServiceClassSpec[] = input.classes
+    .filter((c) => classNames.has(c.name))
+    .map((c) => ({
+      name: c.name,
+      priority: c.priority,
+      modelTargets: [...new Set(input.services.filter((s) => s.serviceClass === c.name).map((s) => s.modelId))].map((model) => {
+        const slo = c.sloFor(model);
+        return { model, sloTtft: slo.ttftMs, sloItl: slo.itlMs, sloTps: 0 };
+      }),
+    }));
+
+  const servers: ServerSpec[] = input.services.map((s) => {
+    const load = { arrivalRate: s.arrivalRatePerSec * 60, avgInTokens: s.avgInputTokens, avgOutTokens: s.avgOutputTokens };
+    const currentName = s.current ? partitionAcceleratorName(findGpuModel(s.current.gpuModel)?.name ?? s.current.gpuModel, s.current.profile) : '';
+    const currentAcc = accelerators.find((a) => a.name === currentName);
+    const currentAlloc: AllocationData = {
+      accelerator: currentAcc ? currentName : '',
+      numReplicas: currentAcc ? (s.current?.replicas ?? 0) : 0,
+      maxBatch: 0,
+      cost: currentAcc ? f32(currentAcc.cost * (s.current?.replicas ?? 0)) : 0,
+      itlAverage: 0,
+      ttftAverage: 0,
+      load,
+    };
+    return { name: s.service, class: s.serviceClass, model: s.modelId, keepAccelerator: false, minNumReplicas: s.minReplicas, maxBatchSize: 0, currentAlloc, desiredAlloc: currentAlloc };
+  });
+
+  const capacity = [...input.gpus].map(([type, count]) => ({ type: findGpuModel(type)?.name ?? type, count }));
+  const system: InfernoSystem = {
+    accelerators,
+    capacity,
+    models,
+    serviceClasses,
+    servers,
+    optimizer: { unlimited: input.unlimited ?? false, heterogeneous: false, milpSolver: false, useCplex: false, delayedBestEffort: false, saturationPolicy: input.saturationPolicy ?? 'None' },
+  };
+  return { system, partitions };
+}
+
+/** Solves the cluster: a target partition, replicas and batch size per service at least cost under its SLOs. */
+export function optimizeCluster(input: ClusterOptimizerInput): ClusterSolution {
+  const { system, partitions } = buildClusterSystem(input);
+  const index = indexSystem(system);
+  const byService = new Map(input.services.map((s) => [s.service, s]));
+  const entries: ServerCandidates[] = buildCandidates(index).map((e) => {
+    const s = byService.get(e.server.name)!;
+    const excluded = new Set((s.excluded ?? []).map((x) => partitionAcceleratorName(findGpuModel(x.gpuModel)?.name ?? x.gpuModel, x.profile)));
+    return { ...e, candidates: e.candidates.filter((c) => c.alloc.numReplicas <= s.maxReplicas && !excluded.has(c.alloc.accelerator)) };
+  });
+  const required = new Map<string, number>();
+  for (const e of entries) for (const c of e.candidates) required.set(`${e.server.name}\u0000${c.alloc.accelerator}`, c.alloc.numReplicas);
+
+  let allocations: Map<string, Allocation>;
+  let gpusLeft: ReadonlyMap<string, number>;
+  if (system.optimizer.unlimited) {
+    allocations = solveUnlimited(entries);
+    gpusLeft = new Map();
+  } else {
+    const reserved = (input.reserved ?? []).map((r) => [partitionAcceleratorName(findGpuModel(r.gpuModel)?.name ?? r.gpuModel, r.profile), r.replicas] as const);
+    const ledger = partitionLedger(new Map(system.capacity.map((c) => [c.type, c.count])), (name) => partitions.get(name), reserved);
+    const solved = solveGreedy(entries, ledger, { delayedBestEffort: system.optimizer.delayedBestEffort, saturationPolicy: system.optimizer.saturationPolicy });
+    allocations = solved.allocations;
+    gpusLeft = solved.available;
+  }
+
+  const targets = new Map<string, ClusterTarget>();
+  const unallocated: string[] = [];
+  let totalCostCentsPerHour = 0;
+  for (const s of input.services) {
+    const a = allocations.get(s.service);
+    const p = a ? partitions.get(a.accelerator) : undefined;
+    if (a === undefined || p === undefined || a.numReplicas === 0) {
+      unallocated.push(s.service);
+      continue;
+    }
+    const requiredReplicas = required.get(`${s.service}\u0000${a.accelerator}`) ?? a.numReplicas;
+    totalCostCentsPerHour += a.cost;
+    targets.set(s.service, {
+      service: s.service,
+      gpuModel: p.gpuModel,
+      profile: p.profile,
+      kind: p.kind,
+      replicas: a.numReplicas,
+      requiredReplicas,
+      maxBatchSize: a.batchSize,
+      predictedTtftMs: a.ttft,
+      predictedItlMs: a.itl,
+      costCentsPerHour: a.cost,
+      sloMet: a.numReplicas >= requiredReplicas,
+    });
+  }
+  unallocated.sort();
+  return { targets, unallocated, totalCostCentsPerHour, system, gpusLeft };
+}

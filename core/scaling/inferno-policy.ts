@@ -1,0 +1,86 @@
+/**
+ * The `inferno` scaling policy: the optimizer (core/optimizer/cluster-system) proposes, for the measured
+ * load, the least-cost partition, replica count and batch size that meet the service class's SLOs; this
+ * reducer decides when to act on the proposal, with the same guards as the ladder:
+ * - one decision in flight per service (settlePending);
+ * - more capacity (a costlier allocation) is applied at once, but not within the cooldown after a change,
+ *   so a new revision's load settles before it is judged;
+ * - less capacity (a cheaper or equally priced allocation) only after the optimizer proposed it for the
+ *   whole stabilization window (HPA's scale-down stabilization), so a lull does not tear down replicas;
+ * - a partition that failed placement is backed off (the caller leaves it out of the optimization).
+ * It shares LadderMemory with the ladder, so a service can change policy without losing its state.
+ */
+import type { MetricsSampled } from '../../events/metrics-sampled';
+import type { ScaleAction } from '../../events/scale-decided';
+import type { ClusterTarget } from '../optimizer/cluster-system';
+import { settlePending, type LadderMemory } from './ladder';
+
+export interface InfernoPolicySettings {
+  readonly stabilizationWindowMs: number;
+  readonly upCooldownMs: number;
+  readonly pendingTimeoutMs: number;
+}
+
+export interface InfernoDecision {
+  readonly action: ScaleAction;
+  readonly target: { readonly gpuModel: string; readonly profile: string; readonly replicas: number; readonly maxBatchSize: number };
+  readonly predicted: { readonly ttftMs: number; readonly itlMs: number };
+  readonly reason: string;
+}
+
+export interface InfernoStep {
+  readonly memory: LadderMemory;
+  readonly decision: InfernoDecision | null;
+  /** Why nothing was decided, for logs and what-if reports. */
+  readonly note: string;
+}
+
+export interface InfernoProposal {
+  /** The optimizer's allocation for this service; null when none meets the SLOs within capacity. */
+  readonly target: ClusterTarget | null;
+  /** cents/hour of what the service runs now (same cost model as the target). */
+  readonly currentCostCentsPerHour: number;
+}
+
+const ms = (v: number): string => `${v.toFixed(1)} ms`;
+
+function describeTarget(t: ClusterTarget): string {
+  const slo = t.sloMet ? 'SLOs predicted met' : `best effort, ${t.replicas} of ${t.requiredReplicas} replicas`;
+  return `${t.replicas}× ${t.profile} on ${t.gpuModel}, batch ${t.maxBatchSize}, predicted TTFT ${ms(t.predictedTtftMs)} ITL ${ms(t.predictedItlMs)} (${slo}), ${t.costCentsPerHour.toFixed(2)} ¢/h`;
+}
+
+export function infernoStep(settings: InfernoPolicySettings, memory: LadderMemory, s: MetricsSampled, proposal: InfernoProposal, nowMs: number): InfernoStep {
+  const gate = settlePending(memory, s, nowMs, settings.pendingTimeoutMs);
+  let mem = gate.memory;
+  if (gate.waitingFor !== null) return { memory: mem, decision: null, note: `waiting for decision ${gate.waitingFor}` };
+  if (s.rolloutInProgress) return { memory: { ...mem, downSinceMs: null }, decision: null, note: 'rollout in progress' };
+  if (s.profile === null || s.gpuModel === null || s.replicas === 0) return { memory: mem, decision: null, note: 'no replicas (cold start is the ingress’s)' };
+  const t = proposal.target;
+  if (t === null) return { memory: { ...mem, downSinceMs: null }, decision: null, note: 'no allocation meets the SLOs within capacity: keeping the current one' };
+
+  const samePartition = t.gpuModel === s.gpuModel && t.profile === s.profile;
+  if (samePartition && t.replicas === s.replicas) return { memory: { ...mem, downSinceMs: null }, decision: null, note: `optimal already: ${describeTarget(t)}` };
+
+  const action: ScaleAction = samePartition
+    ? t.replicas > s.replicas ? 'out' : 'in'
+    : t.costCentsPerHour / t.replicas > proposal.currentCostCentsPerHour / s.replicas ? 'up' : 'down';
+  const decision: InfernoDecision = {
+    action,
+    target: { gpuModel: t.gpuModel, profile: t.profile, replicas: t.replicas, maxBatchSize: t.maxBatchSize },
+    predicted: { ttftMs: t.predictedTtftMs, itlMs: t.predictedItlMs },
+    reason: `inferno: ${s.replicas}× ${s.profile} → ${describeTarget(t)}`,
+  };
+  if (t.costCentsPerHour > proposal.currentCostCentsPerHour) {
+    mem = { ...mem, downSinceMs: null };
+    if (mem.lastChangeMs !== null && nowMs - mem.lastChangeMs < settings.upCooldownMs) {
+      return { memory: mem, decision: null, note: 'cooling down after the last change' };
+    }
+    return { memory: mem, decision, note: decision.reason };
+  }
+  const downSince = mem.downSinceMs ?? nowMs;
+  mem = { ...mem, downSinceMs: downSince };
+  if (nowMs - downSince < settings.stabilizationWindowMs) {
+    return { memory: mem, decision: null, note: `cheaper allocation proposed for ${Math.round((nowMs - downSince) / 1000)}s, stabilizing: ${describeTarget(t)}` };
+  }
+  return { memory: { ...mem, downSinceMs: null }, decision, note: decision.reason };
+}
