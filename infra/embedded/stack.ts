@@ -11,6 +11,8 @@ import type { Clock, IdSource, Logger } from '../../core/common/ports';
 import { systemClock } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
 import type { SimulatedNodeConfig } from '../../core/config/ssis-config';
+import { gpuInventory } from '../../core/optimizer/cluster-system';
+import type { SsisEvent } from '../../events/envelope';
 import { buildEvaluateFunction } from '../../functions/evaluate/index';
 import { buildReconfigureFunction } from '../../functions/reconfigure/index';
 import { buildRequestFunction } from '../../functions/request/index';
@@ -20,10 +22,13 @@ import { httpPublisher } from '../../functions/runtime/publisher';
 import { createFunctionApp, createFunctionRegistry } from '../../functions/runtime/server';
 import { buildSampleFunction } from '../../functions/sample/index';
 import { EmbeddedBroker } from '../broker/embedded-broker';
-import { fileEventLog } from '../broker/event-log';
+import { fileEventLog, type LoggedEvent } from '../broker/event-log';
 import { runPingSource, type PingSourceRunner } from '../broker/ping-source';
 import { SimulatedCluster } from '../cluster/simulated';
 import { configurationFrom, type SsisConfiguration } from '../config/from-configmaps';
+import { KafkaBroker } from '../kafka/kafka-broker';
+import type { KafkaNames } from '../kafka/names';
+import type { KafkaTuning } from '../kafka/trigger-dispatcher';
 import { loadManifests } from '../knative/manifests';
 import type { Destination, KnativeManifests } from '../knative/types';
 import { createDirectScrapeSource } from '../metrics/direct-scrape';
@@ -57,6 +62,18 @@ export interface StackOptions {
   readonly clock?: Clock;
   readonly ids?: IdSource;
   readonly random?: () => number;
+  /** Kafka broker mode (SSIS_BROKER=kafka://…): the Knative Kafka Broker on a real Kafka instead of the embedded one. */
+  readonly kafka?: { readonly brokers: readonly string[]; readonly names?: KafkaNames; readonly tuning?: Partial<KafkaTuning> };
+}
+
+/** What the stack needs from its broker, embedded or Kafka. */
+export interface StackBroker {
+  publish(event: SsisEvent): Promise<void>;
+  /** Events stored through this broker, in order. */
+  events(): readonly LoggedEvent[];
+  /** Resolves when no delivery is pending. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface RunningStack {
@@ -64,7 +81,9 @@ export interface RunningStack {
   readonly brokerUrl: string;
   readonly functionUrls: Readonly<Record<string, string>>;
   readonly cluster: SimulatedCluster;
-  readonly broker: EmbeddedBroker;
+  readonly broker: StackBroker;
+  /** `embedded`, or the kafka:// bootstrap servers. */
+  readonly brokerMode: string;
   readonly manifests: KnativeManifests;
   readonly configuration: SsisConfiguration;
   readonly eventLogPath: string;
@@ -113,7 +132,9 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     return d.uri;
   };
   const eventLogPath = join(opts.stateDir, 'events.jsonl');
-  const broker = new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), deadLetterLog: fileEventLog(join(opts.stateDir, 'dead-letter.jsonl')) });
+  const broker = opts.kafka
+    ? new KafkaBroker({ brokers: opts.kafka.brokers, manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), ...(opts.kafka.names ? { names: opts.kafka.names } : {}), ...(opts.kafka.tuning ? { tuning: opts.kafka.tuning } : {}) })
+    : new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), deadLetterLog: fileEventLog(join(opts.stateDir, 'dead-letter.jsonl')) });
   const brokerUrl = await broker.start();
 
   const metrics = createDirectScrapeSource({ targets: () => cluster.scrapeTargets(), logger: logger.child({ component: 'scraper' }) });
@@ -121,7 +142,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
   const functions: SsisFunction[] = [
     buildRequestFunction({ cluster, catalog, config: ssis, clock, ids }),
     buildSampleFunction({ cluster, catalog, autoscalerConfig, config: ssis, metrics, clock, ids }),
-    buildEvaluateFunction({ catalog, autoscalerConfig, config: ssis, clock, ids }),
+    buildEvaluateFunction({ catalog, autoscalerConfig, config: ssis, clock, ids, inventory: () => gpuInventory(cluster.gpus()) }),
     buildReconfigureFunction({ cluster, clock, ids }),
     buildRolloutFunction({ cluster, clock, ids }),
   ];
@@ -164,6 +185,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     functionUrls,
     cluster,
     broker,
+    brokerMode: opts.kafka ? `kafka://${opts.kafka.brokers.join(',')}` : 'embedded',
     manifests,
     configuration,
     eventLogPath,

@@ -1,5 +1,6 @@
 /**
- * Issue 3's "must show", end to end on the embedded stack: cold start answers synchronously; a
+ * Issue 3's "must show", end to end on the embedded stack with the reference's policy, the tier
+ * ladder (inferno-policy.test.ts runs the default, the optimizer): cold start answers synchronously; a
  * sustained burst above gpt2's SLO scales it up a tier (scale-decided, slice-reconfigured, rollout
  * in the event log) and the SLO metric recovers; the burst's end scales it back down; no accepted
  * request is lost across the revision switches; the HF token appears nowhere; bad input gets a
@@ -13,14 +14,14 @@ import { gpt2, postJson, startTestStack, waitFor, type TestStack } from './helpe
 
 const SECRET = 'hf_secret_123';
 
-describe('e2e: the four-stage pipeline on the embedded default', function () {
+describe('e2e: the four-stage pipeline on the embedded default, ssis-ladder policy', function () {
   this.timeout(180_000);
   let t: TestStack;
   const types = (): string[] => t.stack.broker.events().map((e) => e.event.type);
   const decisions = (): ScaleDecided[] => t.stack.broker.events().filter((e) => e.event.type === 'ssis.scale.decided').map((e) => e.event.data as ScaleDecided);
 
   before(async () => {
-    t = await startTestStack();
+    t = await startTestStack((c) => ({ ...c, ssis: { ...c.ssis, serviceClasses: c.ssis.serviceClasses.map((cl) => ({ ...cl, policy: 'ssis-ladder' as const })) } }));
   });
   after(async () => {
     await t?.stack.stop();

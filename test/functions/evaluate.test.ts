@@ -1,5 +1,6 @@
 /**
- * The evaluate function, called directly: metrics-sampled → the ssis-ladder policy with the REAL
+ * The evaluate function, called directly, with every service class set to the `ssis-ladder` policy
+ * (evaluate-inferno.test.ts covers the default `inferno` policy): metrics-sampled → the ladder with the REAL
  * autoscaler-config and scaler settings of knative/configmaps.yaml → scale-decided; its memory is
  * fed by rollout-completed and placement-failed. The samples' placeable tiers come from a REAL
  * simulated cluster running gpt2 on one A100-40GB.
@@ -22,8 +23,10 @@ const SAMPLE = '/ssis/functions/sample';
 const BUSY: MeasuredLoad = { arrivalRatePerSec: 6, avgInputTokens: 12, avgOutputTokens: 20, requestsRunning: 8, requestsWaiting: 0, ttftMs: 40, itlMs: 25, kvCacheUsage: 0.2 };
 const SEC = 1000;
 const scaler = CONFIG.ssis.scaler;
+/** The shipped ssis-config with every class on the ladder policy. */
+const LADDER = { ...CONFIG.ssis, serviceClasses: CONFIG.ssis.serviceClasses.map((c) => ({ ...c, policy: 'ssis-ladder' as const })) };
 
-describe('functions/evaluate', () => {
+describe('functions/evaluate (ssis-ladder policy)', () => {
   let h: Harness;
   let fn: SsisFunction;
   let cluster: SimulatedCluster;
@@ -39,7 +42,7 @@ describe('functions/evaluate', () => {
     await cluster.shutdown();
   });
 
-  const build = (): SsisFunction => buildEvaluateFunction({ catalog: CONFIG.catalog, autoscalerConfig: () => CONFIG.autoscaler, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
+  const build = (): SsisFunction => buildEvaluateFunction({ catalog: CONFIG.catalog, autoscalerConfig: () => CONFIG.autoscaler, config: LADDER, clock: h.clock, ids: h.ids });
   beforeEach(() => {
     h = harness('evaluate');
     fn = build();
@@ -222,7 +225,7 @@ describe('functions/evaluate', () => {
 
     it('reads the autoscaler config on every sample (a ConfigMap change applies without a restart)', async () => {
       let config = CONFIG.autoscaler;
-      const live = buildEvaluateFunction({ catalog: CONFIG.catalog, autoscalerConfig: () => config, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
+      const live = buildEvaluateFunction({ catalog: CONFIG.catalog, autoscalerConfig: () => config, config: LADDER, clock: h.clock, ids: h.ids });
       expect(await live.onEvent(sample({ metrics: WITHIN }), h.ctx)).to.equal(undefined);
       config = new Map([...CONFIG.autoscaler].map(([k, rules]) => [k, rules.map((r) => ({ ...r, slo: r.slo / 10 }))]));
       expect(decision(await live.onEvent(sample({ metrics: WITHIN }), h.ctx)).action).to.equal('up');

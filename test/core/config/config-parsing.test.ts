@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseModelCatalog, minimumMemoryGiB, kvCapacityTokens } from '../../../core/catalog/model-catalog';
 import { parseAutoscalerConfig, queryFor, rulesFor } from '../../../core/config/autoscaler-config';
-import { parseSsisConfig } from '../../../core/config/ssis-config';
+import { parseSsisConfig, serviceClassOf, sloOf } from '../../../core/config/ssis-config';
 import { SsisError } from '../../../core/errors';
 import { serviceNameFor, revisionName } from '../../../core/naming';
 
@@ -62,6 +62,46 @@ describe('core/config ssis-config', () => {
   it('names unknown and invalid fields, nested ones included', () => {
     const fields = issuesOf(() => parseSsisConfig({ ingres: {}, scaler: { minReplicas: 0, maxReplicas: 'many' }, cluster: { nodes: [{ name: 'n', gpus: [{ model: 'A100-SXM4-40GB', count: 0 }] }] } }));
     expect(fields).to.include.members(['ssis.yaml.ingres', 'ssis.yaml.scaler.minReplicas', 'ssis.yaml.scaler.maxReplicas', 'ssis.yaml.cluster.nodes[0].gpus[0].count']);
+  });
+
+  it('defaults to one class, the ingress default, on the inferno policy; the optimizer offers MIG, not MPS', () => {
+    const c = parseSsisConfig({});
+    expect(c.serviceClasses).to.deep.equal([{ name: 'default', priority: 1, policy: 'inferno', ttftMs: 1000, itlMs: 50, models: [] }]);
+    expect(c.optimizer).to.deep.equal({ mig: true, mpsClients: [], saturationPolicy: 'None', gpuCostCentsPerHour: {}, sampleMaxAgeSec: 60 });
+  });
+
+  it('puts a model in the class listing it, with its own SLOs, and others in the default class', () => {
+    const c = parseSsisConfig({
+      ingress: { defaultServiceClass: 'free' },
+      serviceClasses: [
+        { name: 'premium', priority: 1, policy: 'ssis-ladder', ttftMs: 200, itlMs: 20, models: [{ modelId: 'a/llama', itlMs: 15 }, { modelId: 'b/gpt' }] },
+        { name: 'free', priority: 100 },
+      ],
+      optimizer: { mig: false, mpsClients: [2, 4], saturationPolicy: 'RoundRobin', gpuCostCentsPerHour: { 'H100-80GB': 99 } },
+    });
+    expect(serviceClassOf(c, 'a/llama').name).to.equal('premium');
+    expect(sloOf(serviceClassOf(c, 'a/llama'), 'a/llama')).to.deep.equal({ ttftMs: 200, itlMs: 15 });
+    expect(sloOf(serviceClassOf(c, 'b/gpt'), 'b/gpt')).to.deep.equal({ ttftMs: 200, itlMs: 20 });
+    expect(serviceClassOf(c, 'c/other')).to.include({ name: 'free', policy: 'inferno', priority: 100 });
+    expect(c.optimizer).to.include({ mig: false, saturationPolicy: 'RoundRobin' });
+    expect(c.optimizer.gpuCostCentsPerHour).to.deep.equal({ 'H100-80GB': 99 });
+  });
+
+  it('names every bad service class and optimizer field', () => {
+    const fields = issuesOf(() => parseSsisConfig({
+      serviceClasses: [
+        { name: 'default', priority: 0, policy: 'hpa', ttftMs: -1, models: [{ modelId: 'x' }] },
+        { name: 'default', extra: 1, models: [{ modelId: 'x' }] },
+      ],
+      optimizer: { mpsClients: [1], saturationPolicy: 'Greedy', gpuCostCentsPerHour: { 'TPU-v5': 3, 'A100-SXM4-40GB': 0 }, colour: 'red' },
+    }));
+    expect(fields).to.include.members([
+      'ssis.yaml.serviceClasses[0].priority', 'ssis.yaml.serviceClasses[0].policy', 'ssis.yaml.serviceClasses[0].ttftMs',
+      'ssis.yaml.serviceClasses[1].extra', 'ssis.yaml.serviceClasses[1].name', 'ssis.yaml.serviceClasses[1].models[0].modelId',
+      'ssis.yaml.optimizer.mpsClients[0]', 'ssis.yaml.optimizer.saturationPolicy', 'ssis.yaml.optimizer.gpuCostCentsPerHour.TPU-v5',
+      'ssis.yaml.optimizer.gpuCostCentsPerHour.A100-SXM4-40GB', 'ssis.yaml.optimizer.colour',
+    ]);
+    expect(issuesOf(() => parseSsisConfig({ serviceClasses: [{ name: 'gold' }] }))).to.deep.equal(['ssis.yaml.serviceClasses']);
   });
 });
 
