@@ -33,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         await runEvents(rest);
         return;
       case 'optimize':
-        runOptimize(rest);
+        await runOptimize(rest);
         return;
       case undefined:
       case 'help':

@@ -25,7 +25,15 @@ describe('cli: ssis optimize (Inferno port)', function () {
   it('prints a table with the total cost of sample-data/large (27007, as published)', () => {
     const out = execFileSync('node', [BIN, 'optimize', '--data', join(SAMPLES, 'large')], { encoding: 'utf8' });
     expect(out).to.match(/^server\s+accelerator\s+replicas\s+batch\s+cost/);
-    expect(out).to.contain('total cost 27007 cents/hour');
+    expect(out).to.contain('total cost 27007 cents/hour (Greedy)');
+  });
+
+  it('solves the MILP with HiGHS on request: single, limited, cheaper than Greedy on sample-data/large', () => {
+    const out = execFileSync('node', [BIN, 'optimize', '--data', join(SAMPLES, 'large'), '--solver', 'milp'], { encoding: 'utf8' });
+    expect(out).to.contain('total cost 26888 cents/hour (MILP single, limited: optimal (HiGHS Optimal))');
+    const bad = spawnSync('node', [BIN, 'optimize', '--data', join(SAMPLES, 'large'), '--solver', 'cplex'], { encoding: 'utf8' });
+    expect(bad.status).to.equal(1);
+    expect(bad.stderr).to.contain('--solver must be auto, greedy or milp');
   });
 
   it('refuses a malformed data file naming the file and the field', () => {
