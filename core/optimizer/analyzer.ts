@@ -7,7 +7,7 @@
  */
 import { validationError, type FieldIssue } from '../errors';
 import { binarySearch } from './bisection';
-import { solveStateDependentQueue, type QueueSolution } from './queue';
+import { solveQueueMetrics } from './queue';
 
 /** Iteration-time model parameters (ms): T = α + β·computed tokens + γ·KV tokens touched. */
 export interface PerfParams { readonly alpha: number; readonly beta: number; readonly gamma: number }
@@ -218,8 +218,18 @@ export function createAnalyzer(config: AnalyzerConfig): LlmAnalyzer {
   const lambdaMinPerMs = RATE_EPSILON * model.servRatePerMs[0]!;
   const lambdaMaxPerMs = (1 - RATE_EPSILON) * model.servRatePerMs[N - 1]!;
 
+  // Sizing evaluates the same rates more than once (both searches start at λmin and λmax, the result is
+  // re-evaluated): the queue is solved once per distinct rate.
+  const solved = new Map<number, AnalysisMetrics>();
   const metricsAt = (lambdaPerMs: number): AnalysisMetrics => {
-    const q: QueueSolution = solveStateDependentQueue(lambdaPerMs, model.servRatePerMs, kMax);
+    const known = solved.get(lambdaPerMs);
+    if (known !== undefined) return known;
+    const metrics = solveMetricsAt(lambdaPerMs);
+    solved.set(lambdaPerMs, metrics);
+    return metrics;
+  };
+  const solveMetricsAt = (lambdaPerMs: number): AnalysisMetrics => {
+    const q = solveQueueMetrics(lambdaPerMs, model.servRatePerMs, kMax);
     const prefill = model.prefillAt(q.Lserv);
     const itl = (q.Sbar - prefill) / w.outTokens;
     return {

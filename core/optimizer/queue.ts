@@ -38,28 +38,53 @@ export function solveStateDependentQueue(lambdaPerMs: number, servRatePerMs: rea
     const mu = servRatePerMs[i]!;
     if (!Number.isFinite(mu) || mu <= 0) throw new RangeError(`solveStateDependentQueue: servRatePerMs[${i}] = ${mu} is not a positive rate`);
   }
+  const summary = queueSummary(lambdaPerMs, servRatePerMs, kMax);
+  const p = Array.from(scratch.subarray(0, kMax + 1), (v) => v / summary.normalizer);
+  return { ...summary.solution, p };
+}
 
+/** Reused between calls: the optimizer solves the queue millions of times (sizing by bisection). */
+let scratch = new Float64Array(1024);
+
+/**
+ * The queue's metrics without the distribution, for callers that validated their rates once (the analyzer).
+ * Same arithmetic, in the same order, as {@link solveStateDependentQueue}: results are bit-identical.
+ */
+export function solveQueueMetrics(lambdaPerMs: number, servRatePerMs: readonly number[], kMax: number): Omit<QueueSolution, 'p'> {
+  return queueSummary(lambdaPerMs, servRatePerMs, kMax).solution;
+}
+
+function queueSummary(lambdaPerMs: number, servRatePerMs: readonly number[], kMax: number): { solution: Omit<QueueSolution, 'p'>; normalizer: number } {
+  const N = servRatePerMs.length;
+  if (scratch.length < kMax + 1) scratch = new Float64Array(Math.max(kMax + 1, 2 * scratch.length));
+  const p = scratch;
   // p(n+1) = p(n)·λ/μ(n+1), unnormalised, rescaling everything so far whenever it grows too large.
-  const p = new Array<number>(kMax + 1);
+  // The sum runs along; after a rescale (rare: heavy load, long queues) it is redone over the final values so
+  // that the additions happen in the same order as a separate pass would do them.
   p[0] = 1;
+  let sum = 1;
+  let rescaled = false;
   for (let n = 1; n <= kMax; n++) {
     const mu = servRatePerMs[Math.min(n, N) - 1]!;
     let v = (p[n - 1]! * lambdaPerMs) / mu;
     if (v > RESCALE_THRESHOLD) {
       for (let j = 0; j < n; j++) p[j] = p[j]! / v;
       v = 1;
+      rescaled = true;
     }
     p[n] = v;
+    sum += v;
   }
-  let sum = 0;
-  for (let n = 0; n <= kMax; n++) sum += p[n]!;
-  for (let n = 0; n <= kMax; n++) p[n] = p[n]! / sum;
+  if (rescaled) {
+    sum = 0;
+    for (let n = 0; n <= kMax; n++) sum += p[n]!;
+  }
 
   let L = 0;
   let inServ = 0;
   let probUpToN = 0;
   for (let n = 0; n <= kMax; n++) {
-    const pn = p[n]!;
+    const pn = p[n]! / sum;
     L += n * pn;
     if (n <= N) {
       inServ += n * pn;
@@ -67,7 +92,7 @@ export function solveStateDependentQueue(lambdaPerMs: number, servRatePerMs: rea
     }
   }
   const Lserv = inServ + N * Math.max(0, 1 - probUpToN);
-  const pFull = p[kMax]!;
+  const pFull = p[kMax]! / sum;
   const X = lambdaPerMs * (1 - pFull);
   let T: number;
   let Sbar: number;
@@ -81,5 +106,5 @@ export function solveStateDependentQueue(lambdaPerMs: number, servRatePerMs: rea
   }
   const W = Math.max(0, T - Sbar);
   const rho = Math.min(1, Math.max(0, Lserv / N));
-  return { L, Lserv, X, T, Sbar, W, rho, pFull, p };
+  return { solution: { L, Lserv, X, T, Sbar, W, rho, pFull }, normalizer: sum };
 }
