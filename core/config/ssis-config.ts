@@ -44,6 +44,8 @@ export interface OptimizerConfig {
   readonly gpuCostCentsPerHour: Readonly<Record<string, number>>;
   /** Samples older than this are left out of the joint optimization (the service went quiet). */
   readonly sampleMaxAgeSec: number;
+  /** Waiting requests count as demand that must clear within this long (core/scaling/inferno-policy). */
+  readonly backlogDrainSec: number;
 }
 
 export interface SimulatedNodeConfig {
@@ -134,7 +136,7 @@ function parseServiceClasses(r: FieldReader, raw: unknown, defaultName: string):
 function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
   const f = r.child('optimizer');
   const o = raw === undefined ? {} : (f.object(raw, '') ?? {});
-  f.unknownKeys(o, ['mig', 'mpsClients', 'saturationPolicy', 'gpuCostCentsPerHour', 'sampleMaxAgeSec']);
+  f.unknownKeys(o, ['mig', 'mpsClients', 'saturationPolicy', 'gpuCostCentsPerHour', 'sampleMaxAgeSec', 'backlogDrainSec']);
   const mpsClients: number[] = [];
   (o['mpsClients'] === undefined ? [] : (f.array(o['mpsClients'], 'mpsClients') ?? [])).forEach((n, k) => {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > 48) f.child('mpsClients').fail(k, `must be an integer from 2 to 48 (MPS clients per GPU), got ${JSON.stringify(n)}`);
@@ -156,6 +158,7 @@ function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
     saturationPolicy: saturationPolicy as OptimizerConfig['saturationPolicy'],
     gpuCostCentsPerHour,
     sampleMaxAgeSec: f.number(o, 'sampleMaxAgeSec', { optional: true, exclusiveMin: 0 }) ?? 60,
+    backlogDrainSec: f.number(o, 'backlogDrainSec', { optional: true, min: 0 }) ?? 20,
   };
 }
 

@@ -10,9 +10,9 @@
  * - a partition that failed placement is backed off (the caller leaves it out of the optimization).
  * It shares LadderMemory with the ladder, so a service can change policy without losing its state.
  */
-import type { MetricsSampled } from '../../events/metrics-sampled';
+import type { MeasuredLoad, MetricsSampled } from '../../events/metrics-sampled';
 import type { ScaleAction } from '../../events/scale-decided';
-import type { ClusterTarget } from '../optimizer/cluster-system';
+import type { ClusterService, ClusterTarget } from '../optimizer/cluster-system';
 import { settlePending, type LadderMemory } from './ladder';
 
 export interface InfernoPolicySettings {
@@ -83,4 +83,49 @@ export function infernoStep(settings: InfernoPolicySettings, memory: LadderMemor
     return { memory: mem, decision: null, note: `cheaper allocation proposed for ${Math.round((nowMs - downSince) / 1000)}s, stabilizing: ${describeTarget(t)}` };
   }
   return { memory: { ...mem, downSinceMs: null }, decision, note: decision.reason };
+}
+
+/** Back-off key of a partition for the inferno policy (the ladder keys by profile alone). */
+export function infernoBackoffKey(gpuModel: string, profile: string): string {
+  return `inferno:${gpuModel}:${profile}`;
+}
+
+/** Partitions backed off for this service at `nowMs` (their placement failed recently). */
+export function backedOffPartitions(memory: LadderMemory, nowMs: number): { gpuModel: string; profile: string }[] {
+  return Object.entries(memory.backoffUntilMs)
+    .filter(([key, until]) => key.startsWith('inferno:') && until > nowMs)
+    .map(([key]) => {
+      const [, gpuModel = '', profile = ''] = key.split(':');
+      return { gpuModel, profile };
+    });
+}
+
+/**
+ * The request rate the optimizer sizes for. The measured rate is the completion rate (vLLM counts
+ * requests when they finish, as WVA's collector reads it), which under overload equals the capacity
+ * already held: sized on it alone, a saturated service would never grow. Requests waiting are demand
+ * not yet served, so the backlog is added as the rate that clears it within `backlogDrainSec`.
+ */
+export function demandRatePerSec(load: Pick<MeasuredLoad, 'arrivalRatePerSec' | 'requestsWaiting'>, backlogDrainSec: number): number {
+  return load.arrivalRatePerSec + (backlogDrainSec > 0 ? load.requestsWaiting / backlogDrainSec : 0);
+}
+
+/** A live sample as the cluster optimizer's service (null at zero replicas: it holds nothing to re-plan). */
+export function clusterServiceOf(
+  s: MetricsSampled,
+  o: { readonly serviceClass: string; readonly minReplicas: number; readonly maxReplicas: number; readonly memory: LadderMemory; readonly nowMs: number; readonly backlogDrainSec: number },
+): ClusterService | null {
+  if (s.replicas === 0 || s.profile === null || s.gpuModel === null) return null;
+  return {
+    service: s.service,
+    modelId: s.modelId,
+    serviceClass: o.serviceClass,
+    arrivalRatePerSec: demandRatePerSec(s.load, o.backlogDrainSec),
+    avgInputTokens: s.load.avgInputTokens,
+    avgOutputTokens: s.load.avgOutputTokens,
+    current: { gpuModel: s.gpuModel, profile: s.profile, replicas: s.replicas },
+    minReplicas: o.minReplicas,
+    maxReplicas: o.maxReplicas,
+    excluded: backedOffPartitions(o.memory, o.nowMs),
+  };
 }

@@ -14,7 +14,7 @@ import { rulesFor, type AutoscalerConfig } from '../../core/config/autoscaler-co
 import { serviceClassOf, sloOf, type SsisConfig } from '../../core/config/ssis-config';
 import { allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
 import { servableTiers } from '../../core/scaling/cold-start';
-import { infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
+import { clusterServiceOf, infernoBackoffKey, infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
 import {
   EMPTY_MEMORY, ladderOnDecision, ladderOnPlacementFailed, ladderOnRolloutCompleted, ladderStep, type LadderMemory, type LadderSettings,
 } from '../../core/scaling/ladder';
@@ -60,10 +60,7 @@ export function ladderSettingsFor(deps: Pick<EvaluateDeps, 'catalog' | 'config' 
   };
 }
 
-/** Back-off key of a partition for the inferno policy (the ladder keys by profile alone). */
-export function infernoBackoffKey(gpuModel: string, profile: string): string {
-  return `inferno:${gpuModel}:${profile}`;
-}
+export { infernoBackoffKey } from '../../core/scaling/inferno-policy';
 
 interface Seen {
   readonly sample: MetricsSampled;
@@ -142,24 +139,15 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
         reserved.push({ gpuModel: s.gpuModel, profile: s.profile, replicas: s.replicas });
         continue;
       }
-      const excluded = Object.entries(memoryOf(service).backoffUntilMs)
-        .filter(([key, until]) => key.startsWith('inferno:') && until > now)
-        .map(([key]) => {
-          const [, gpuModel = '', profile = ''] = key.split(':');
-          return { gpuModel, profile };
-        });
-      services.push({
-        service,
-        modelId: s.modelId,
+      const cs = clusterServiceOf(s, {
         serviceClass: serviceClassOf(deps.config, s.modelId).name,
-        arrivalRatePerSec: s.load.arrivalRatePerSec,
-        avgInputTokens: s.load.avgInputTokens,
-        avgOutputTokens: s.load.avgOutputTokens,
-        current: { gpuModel: s.gpuModel, profile: s.profile, replicas: s.replicas },
         minReplicas: deps.config.scaler.minReplicas,
         maxReplicas: deps.config.scaler.maxReplicas,
-        excluded,
+        memory: memoryOf(service),
+        nowMs: now,
+        backlogDrainSec: o.backlogDrainSec,
       });
+      if (cs) services.push(cs);
     }
     const classes = deps.config.serviceClasses.map((c) => ({ name: c.name, priority: c.priority, sloFor: (modelId: string) => sloOf(c, modelId) }));
     const inventory = deps.inventory?.();
