@@ -28,6 +28,19 @@ export default tseslint.config(
     },
   },
   {
+    // sim/ is pure like core/ (virtual time, injected randomness); file I/O only in sim/io/.
+    files: ['sim/**/*.ts'],
+    ignores: ['sim/io/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fs', 'http', 'net', 'child_process'], message: 'sim/ is pure: file I/O lives in sim/io/ and cli/simulate.ts.' },
+          { group: ['kafkajs', '@kubernetes/client-node', 'prom-client', 'express'], message: 'sim/ is pure: no adapters.' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-expressions': 'off',

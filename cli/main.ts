@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path';
 import { runEvents } from './events';
+import { runMig } from './mig';
 import { runOptimize } from './optimize';
+import { runSimulate } from './simulate';
 import { runStart } from './start';
 
 const HELP = `ssis — Scalable Serving Inference System
@@ -15,6 +17,8 @@ Commands:
   start     run the whole system on the embedded default (ingress on http://localhost:8080)
   events    print the running stack's events as JSON lines
   optimize  solve an Inferno system (accelerator, replicas, batch per server at least cost)
+  mig       plan MIG layouts: ssis mig plan --state <file> --demand <file> (placement, moves, unmet, node labels)
+  simulate  discrete-event simulation: compare scaling configurations on a scenario, write a report
   help      show this help
 
 Run "ssis <command> --help" for a command's options.
@@ -32,8 +36,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       case 'events':
         await runEvents(rest);
         return;
+      case 'mig':
+        runMig(rest);
+        return;
       case 'optimize':
         await runOptimize(rest);
+        return;
+      case 'simulate':
+        runSimulate(rest);
         return;
       case undefined:
       case 'help':

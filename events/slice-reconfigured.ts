@@ -32,6 +32,18 @@ export interface GpuLayout {
   readonly instances: readonly { readonly profile: string; readonly start: number }[];
 }
 
+/** A replica of ANOTHER revision moved make-before-break to make room (new replica ready before the old stopped). */
+export interface ReplicaMoveRef {
+  readonly service: string;
+  readonly revision: string;
+  /** The replica that was stopped. */
+  readonly replica: string;
+  /** The replica started in its place, on `to`. */
+  readonly newReplica: string;
+  readonly from: { readonly node: string; readonly gpu: number; readonly gpuModel: string; readonly profile: string; readonly start: number; readonly sliceId: string };
+  readonly to: { readonly node: string; readonly gpu: number; readonly gpuModel: string; readonly profile: string; readonly start: number; readonly sliceId: string };
+}
+
 export interface SliceReconfigured {
   readonly decisionId: string;
   readonly service: string;
@@ -46,6 +58,8 @@ export interface SliceReconfigured {
   readonly slices: readonly SliceRef[];
   /** Resulting layout of every GPU this decision changed. */
   readonly layouts: readonly GpuLayout[];
+  /** Replicas of other revisions moved to make room, in the order carried out; absent when none moved. */
+  readonly moves?: readonly ReplicaMoveRef[];
   readonly reconfiguredAt: string;
 }
 
@@ -89,6 +103,20 @@ const GPU_LAYOUT_SCHEMA = {
   additionalProperties: false,
 } as const satisfies ObjectSchema<GpuLayout>;
 
+const MOVE_END_SCHEMA = {
+  type: 'object',
+  properties: { node: NON_EMPTY_STRING, gpu: GPU_INDEX, gpuModel: NON_EMPTY_STRING, profile: PROFILE, start: MIG_START_SLOT, sliceId: NON_EMPTY_STRING },
+  required: ['node', 'gpu', 'gpuModel', 'profile', 'start', 'sliceId'],
+  additionalProperties: false,
+} as const satisfies ObjectSchema<ReplicaMoveRef['from']>;
+
+const REPLICA_MOVE_SCHEMA = {
+  type: 'object',
+  properties: { service: SERVICE_NAME, revision: NON_EMPTY_STRING, replica: NON_EMPTY_STRING, newReplica: NON_EMPTY_STRING, from: MOVE_END_SCHEMA, to: MOVE_END_SCHEMA },
+  required: ['service', 'revision', 'replica', 'newReplica', 'from', 'to'],
+  additionalProperties: false,
+} as const satisfies ObjectSchema<ReplicaMoveRef>;
+
 export const SLICE_RECONFIGURED_SCHEMA = {
   $schema: JSON_SCHEMA_DIALECT,
   title: SLICE_RECONFIGURED,
@@ -105,6 +133,7 @@ export const SLICE_RECONFIGURED_SCHEMA = {
     replicas: COUNT,
     slices: { type: 'array', items: SLICE_REF_SCHEMA },
     layouts: { type: 'array', items: GPU_LAYOUT_SCHEMA },
+    moves: { type: 'array', items: REPLICA_MOVE_SCHEMA },
     reconfiguredAt: TIMESTAMP,
   },
   required: [

@@ -4,18 +4,29 @@
  *
  * Idempotent: the cluster accepts a decision only if it was computed from the service's current
  * generation (beginDecision bumps it), so a duplicate or stale scale-decided changes nothing.
- * Placement is first-fit at exact MIG positions (core/mig/first-fit) for now.
+ *
+ * Placement is the MIG planner (core/mig/planner) over the whole cluster: the decision's new
+ * replicas are the demand (highest priority, all or none); every other revision's running replicas
+ * are kept, and those of OTHER services that are ready may be moved when that is what makes room
+ * (e.g. a 2g moved from slot 4 to 2 so a 3g fits at 4). The function carries such moves out
+ * make-before-break through the ClusterPort — new instance, new replica started and ready, old
+ * replica stopped, old instance destroyed — before it creates the decision's slices, and reports
+ * them in the event's `moves`. The decision's own revisions never move (a tier change keeps the old
+ * revision serving until the rollout), nor do replicas still starting or draining. Whole-cluster
+ * consolidation is off here (a scale decision should not drain unrelated GPUs); `ssis mig plan` has it.
  */
 import type { Clock, IdSource } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
-import { firstFit } from '../../core/mig/first-fit';
-import type { GpuState } from '../../core/mig/layout';
+import { getProfile } from '../../core/mig/geometry';
+import { slotMask, type GpuState } from '../../core/mig/layout';
+import { planMig } from '../../core/mig/planner/planner';
+import type { PlannerInput, ReplicaMove, ServiceDemand } from '../../core/mig/planner/types';
 import { revisionName } from '../../core/naming';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-failed';
 import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
-import { SLICE_RECONFIGURED, type GpuLayout, type SliceRef, type SliceReconfigured } from '../../events/slice-reconfigured';
+import { SLICE_RECONFIGURED, type GpuLayout, type ReplicaMoveRef, type SliceRef, type SliceReconfigured } from '../../events/slice-reconfigured';
 import type { ClusterPort, RevisionView, ServiceView } from '../../infra/cluster/port';
 import type { FunctionContext, SsisFunction } from '../runtime/function';
 
@@ -38,6 +49,38 @@ function replicaIndex(id: string): number {
   return Number.isInteger(n) ? n : 0;
 }
 
+/** Owners of instances in the state: a replica counts as running for the planner only if it holds one. */
+function ownersIn(gpus: readonly GpuState[]): Set<string> {
+  return new Set(gpus.flatMap((g) => g.instances.flatMap((i) => (i.owner === null ? [] : [i.owner]))));
+}
+
+/**
+ * The planner's demand: one entry per revision with replicas (keyed by revision name, unique across
+ * services), plus the decision's target revision with its new replica ids at the top priority.
+ */
+export function reconfigureDemand(services: readonly ServiceView[], gpus: readonly GpuState[], d: ScaleDecided, revision: string, ownerIds: readonly string[]): ServiceDemand[] {
+  const owners = ownersIn(gpus);
+  const demand: ServiceDemand[] = [];
+  let targetRunning: string[] = [];
+  for (const s of services) {
+    for (const r of s.revisions) {
+      const running = r.replicas.filter((x) => owners.has(x.id)).map((x) => x.id);
+      if (r.name === revision) {
+        targetRunning = running;
+        continue;
+      }
+      if (running.length === 0) continue;
+      const movable = s.name !== d.service && r.replicas.every((x) => x.phase === 'ready');
+      demand.push({ service: r.name, profiles: [r.profile], gpuModels: [r.gpuModel], replicas: running.length, priority: 0, movable, runningReplicas: running });
+    }
+  }
+  demand.push({
+    service: revision, profiles: [d.target.profile], gpuModels: [d.target.gpuModel], replicas: targetRunning.length + ownerIds.length,
+    priority: 1, movable: false, runningReplicas: targetRunning, newReplicaIds: [...ownerIds],
+  });
+  return demand;
+}
+
 export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
   const { cluster, clock, ids } = deps;
 
@@ -45,7 +88,56 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     return Promise.resolve().then(() => reconfigure(event, ctx));
   }
 
-  function reconfigure(event: SsisEvent, ctx: FunctionContext): SsisEvent | undefined {
+  /** The revision (and its service) a replica belongs to. */
+  function revisionOf(replica: string): { service: ServiceView; revision: RevisionView } | undefined {
+    for (const service of cluster.listServices()) {
+      const revision = service.revisions.find((r) => r.replicas.some((x) => x.id === replica));
+      if (revision !== undefined) return { service, revision };
+    }
+    return undefined;
+  }
+
+  /** One GPU of the current state with `change` applied to its instance list. */
+  function withInstances(node: string, index: number, change: (g: GpuState) => GpuState['instances']): GpuState {
+    const gpu = cluster.gpus().find((g) => g.node === node && g.index === index);
+    if (gpu === undefined) throw new SsisError('SSIS_NOT_FOUND', `no GPU ${node}/gpu${index} in the cluster`);
+    return { ...gpu, migEnabled: true, instances: change(gpu) };
+  }
+
+  /**
+   * Each move make-before-break, in plan order (a move may use slots an earlier one vacated): the
+   * target instance is created (free instances in its way destroyed), a new replica of the same
+   * revision starts there and becomes ready, then the old replica is stopped and its instance
+   * destroyed. Returns the moves as reported and the old → new replica ids.
+   */
+  async function carryOutMoves(moves: readonly ReplicaMove[], ctx: FunctionContext): Promise<{ refs: ReplicaMoveRef[]; ids: Map<string, string> }> {
+    const refs: ReplicaMoveRef[] = [];
+    const ids = new Map<string, string>();
+    for (const m of moves) {
+      const owner = revisionOf(m.replica);
+      if (owner === undefined) throw new SsisError('SSIS_NOT_FOUND', `replica ${m.replica} to move is in no revision`);
+      const { service, revision } = owner;
+      const next = Math.max(0, ...revision.replicas.map((x) => replicaIndex(x.id))) + 1;
+      const newReplica = `${revision.name}-${next}`;
+      const target = slotMask(m.to.start, getProfile(m.to.gpuModel, m.to.profile).shape.memorySlots);
+      cluster.applyGpuLayouts([
+        withInstances(m.to.node, m.to.gpuIndex, (g) => [
+          ...g.instances.filter((i) => i.owner !== null || (slotMask(i.start, getProfile(g.model, i.profile).shape.memorySlots) & target) === 0),
+          { id: m.to.instanceId, profile: m.to.profile, start: m.to.start, owner: newReplica },
+        ]),
+      ]);
+      await cluster.startReplica(service.name, revision.name, { id: newReplica, sliceId: m.to.instanceId, node: m.to.node, gpu: m.to.gpuIndex });
+      await cluster.stopReplica(service.name, m.replica);
+      cluster.applyGpuLayouts([withInstances(m.from.node, m.from.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.from.instanceId))]);
+      ids.set(m.replica, newReplica);
+      const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
+      refs.push({ service: service.name, revision: revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) });
+      ctx.logger.info({ service: service.name, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
+    }
+    return { refs, ids };
+  }
+
+  async function reconfigure(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
     const d = event.data as ScaleDecided;
     const service = cluster.getService(d.service);
     if (!service) throw new SsisError('SSIS_NOT_FOUND', `scale-decided ${d.decisionId} names unknown service ${d.service}`);
@@ -79,6 +171,7 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     let revision: string;
     let slices: SliceRef[];
     let after: readonly GpuState[] = before;
+    let moves: ReplicaMoveRef[] = [];
     const sameRevision = (d.action === 'out' || d.action === 'in') && current !== undefined && current.profile === d.target.profile;
     if (sameRevision && d.target.replicas < current.replicas.length) {
       // Scale in: the newest replicas go; their slices are released after they drain (rollout).
@@ -95,14 +188,20 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       const first = existing.length > 0 ? Math.max(...existing) + 1 : 1;
       const count = d.target.replicas - (sameRevision ? current.replicas.length : 0);
       const ownerIds = Array.from({ length: count }, (_, k) => `${revision}-${first + k}`);
-      const plan = firstFit(before, { profile: d.target.profile, count, ownerIds, gpuModels: [d.target.gpuModel] });
-      if (plan.unplaced > 0) return fail(plan.reason ?? `${plan.unplaced} replica(s) of ${d.target.profile} could not be placed`);
-      cluster.applyGpuLayouts(plan.gpus);
-      after = plan.gpus;
+      const input: PlannerInput = { gpus: before, demand: reconfigureDemand(cluster.listServices(), before, d, revision, ownerIds), options: { consolidate: false } };
+      const plan = planMig(input);
+      const unmet = plan.unmet.find((u) => u.service === revision);
+      if (unmet !== undefined) return fail(unmet.reason);
+      const renamed = await carryOutMoves(plan.moves, ctx);
+      moves = renamed.refs;
+      const rename = (owner: string | null): string | null => (owner === null ? null : (renamed.ids.get(owner) ?? owner));
+      const targets = plan.gpus.filter((g) => plan.changed.includes(`${g.node}/gpu${g.index}`)).map((g) => ({ ...g, instances: g.instances.map((i) => ({ ...i, owner: rename(i.owner) })) }));
+      cluster.applyGpuLayouts(targets);
+      after = cluster.gpus();
       if (!sameRevision) cluster.createRevision(d.service, { name: revision, profile: d.target.profile, gpuModel: d.target.gpuModel, decisionId: d.decisionId });
-      slices = plan.placements.map((p) => ({
-        node: p.node, gpu: p.gpuIndex, gpuModel: p.gpuModel, profile: p.profile, start: p.start, sliceId: p.instanceId, replica: p.owner, action: p.reused ? 'reused' : 'created',
-      }));
+      slices = plan.placements
+        .filter((p) => p.service === revision)
+        .map((p) => ({ node: p.node, gpu: p.gpuIndex, gpuModel: p.gpuModel, profile: p.profile, start: p.start, sliceId: p.instanceId, replica: p.replica, action: p.action }));
     }
 
     const changed = after.filter((g) => {
@@ -122,6 +221,7 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       replicas: d.target.replicas,
       slices,
       layouts,
+      ...(moves.length > 0 ? { moves } : {}),
       reconfiguredAt: now(),
     };
     ctx.logger.info({ service: d.service, decisionId: d.decisionId, action: d.action, revision, slices: slices.map((s) => `${s.action} ${s.sliceId}`) }, 'slices reconfigured');

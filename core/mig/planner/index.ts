@@ -1,0 +1,6 @@
+/** The MIG placement planner (issue 5), its baselines and the exact ILP. */
+export * from './types.js';
+export { planMig } from './planner.js';
+export { planBestFit, planCountGreedy, planFirstFit } from './baselines.js';
+export { solveMigIlp, type IlpStage, type IlpStageName, type MigIlpOptions, type MigIlpResult } from './ilp.js';
+export { buildProblem } from './problem.js';
