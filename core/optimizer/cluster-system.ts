@@ -11,11 +11,11 @@ import { canServe } from '../catalog/engine-config';
 import { kvCapacityTokens, minimumMemoryGiB, type ModelCatalog, type ModelSpec } from '../catalog/model-catalog';
 import { findGpuModel } from '../mig/geometry';
 import type { GpuState } from '../mig/layout';
-import { indexSystem, type Allocation } from './allocation';
+import { createAllocation, indexSystem, serverPriority, transitionPenalty, allocationFromData, type Allocation, type SystemIndex } from './allocation';
 import type { AcceleratorSpec, AllocationData, InfernoSystem, ModelPerfSpec, SaturationPolicy, ServerSpec, ServiceClassSpec } from './data';
 import { partitionLedger } from './partition-capacity';
 import { gpuPartitions, partitionAcceleratorName, type PartitionOptions, type PartitionSpec } from './partitions';
-import { buildCandidates, solveGreedy, solveUnlimited, type ServerCandidates } from './solver';
+import { solveGreedy, solveUnlimited, type Candidate, type ServerCandidates } from './solver';
 
 const f32 = Math.fround;
 
@@ -130,6 +130,16 @@ export function gpuInventory(gpus: readonly Pick<GpuState, 'model'>[]): Map<stri
   return out;
 }
 
+/**
+ * The load as the optimizer reads it: tokens as whole numbers (Inferno's data carries integers) and the
+ * rate to three significant digits (req/min). Finer differences are measurement noise; rounding them
+ * away lets a long-lived optimizer reuse its allocations from one sample to the next.
+ */
+export function quantizedLoad(s: Pick<ClusterService, 'arrivalRatePerSec' | 'avgInputTokens' | 'avgOutputTokens'>): { arrivalRate: number; avgInTokens: number; avgOutTokens: number } {
+  const perMin = s.arrivalRatePerSec * 60;
+  return { arrivalRate: perMin > 0 ? Number(perMin.toPrecision(3)) : 0, avgInTokens: Math.round(s.avgInputTokens), avgOutTokens: Math.round(s.avgOutputTokens) };
+}
+
 const ZERO_POWER = { idle: 0, full: 0, midPower: 0, midUtil: 0 };
 
 /** Largest batch whose requests' KV caches (input + output tokens each) fit the partition's memory. */
@@ -166,7 +176,8 @@ export function buildClusterSystem(input: ClusterOptimizerInput): { system: Infe
   const loadByModel = new Map<string, { inTokens: number; outTokens: number }>();
   for (const s of input.services) {
     const cur = loadByModel.get(s.modelId);
-    loadByModel.set(s.modelId, { inTokens: Math.max(cur?.inTokens ?? 0, s.avgInputTokens), outTokens: Math.max(cur?.outTokens ?? 0, s.avgOutputTokens) });
+    const q = quantizedLoad(s);
+    loadByModel.set(s.modelId, { inTokens: Math.max(cur?.inTokens ?? 0, q.avgInTokens), outTokens: Math.max(cur?.outTokens ?? 0, q.avgOutTokens) });
   }
   for (const [modelId, load] of loadByModel) {
     const spec = input.catalog.get(modelId);
@@ -200,7 +211,7 @@ export function buildClusterSystem(input: ClusterOptimizerInput): { system: Infe
     }));
 
   const servers: ServerSpec[] = input.services.map((s) => {
-    const load = { arrivalRate: s.arrivalRatePerSec * 60, avgInTokens: s.avgInputTokens, avgOutTokens: s.avgOutputTokens };
+    const load = quantizedLoad(s);
     const currentName = s.current ? partitionAcceleratorName(findGpuModel(s.current.gpuModel)?.name ?? s.current.gpuModel, s.current.profile) : '';
     const currentAcc = accelerators.find((a) => a.name === currentName);
     const currentAlloc: AllocationData = {
@@ -227,12 +238,56 @@ export function buildClusterSystem(input: ClusterOptimizerInput): { system: Infe
   return { system, partitions };
 }
 
-/** Solves the cluster: a target partition, replicas and batch size per service at least cost under its SLOs. */
-export function optimizeCluster(input: ClusterOptimizerInput): ClusterSolution {
+/**
+ * Allocations already computed, by everything `createAllocation` reads: model, partition (its cost and perf
+ * entry), quantized load, SLOs, replica floor. Bounded (oldest dropped first).
+ */
+export class AllocationCache {
+  private readonly entries = new Map<string, Allocation | null>();
+  hits = 0;
+  misses = 0;
+  constructor(private readonly maxEntries = 4096) {}
+  get(key: string, compute: () => Allocation | null): Allocation | null {
+    if (this.entries.has(key)) {
+      this.hits++;
+      return this.entries.get(key)!;
+    }
+    this.misses++;
+    const value = compute();
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, value);
+    return value;
+  }
+}
+
+/** Inferno's `Server.Calculate` for every server, through the cache. */
+function candidatesOf(index: SystemIndex, cache: AllocationCache | undefined): ServerCandidates[] {
+  return index.system.servers.map((server) => {
+    const current = allocationFromData(server.currentAlloc);
+    const target = index.serviceClasses.get(server.class)?.modelTargets.filter((t) => t.model === server.model).at(-1);
+    const load = server.currentAlloc.load;
+    const candidates: Candidate[] = [];
+    for (const acc of index.accelerators.values()) {
+      const perf = index.perf.get(server.model)?.get(acc.name);
+      const key = perf === undefined || target === undefined ? undefined
+        : [server.model, acc.name, acc.cost, perf.maxBatchSize, perf.atTokens, load.arrivalRate, load.avgInTokens, load.avgOutTokens, target.sloTtft, target.sloItl, target.sloTps, server.minNumReplicas].join('|');
+      const alloc = key === undefined || cache === undefined ? createAllocation(index, server, acc.name) : cache.get(key, () => createAllocation(index, server, acc.name));
+      if (alloc !== null) candidates.push({ alloc: { ...alloc, value: transitionPenalty(current, alloc) }, accType: acc.type, unitsPerReplica: acc.multiplicity });
+    }
+    return { server, priority: serverPriority(index, server), candidates };
+  });
+}
+
+/**
+ * Solves the cluster: a target partition, replicas and batch size per service at least cost under its SLOs.
+ * A long-lived caller (the evaluate function, the simulator) passes one {@link AllocationCache} to reuse
+ * allocations between solves; the answer is the same with or without it.
+ */
+export function optimizeCluster(input: ClusterOptimizerInput, cache?: AllocationCache): ClusterSolution {
   const { system, partitions } = buildClusterSystem(input);
   const index = indexSystem(system);
   const byService = new Map(input.services.map((s) => [s.service, s]));
-  const entries: ServerCandidates[] = buildCandidates(index).map((e) => {
+  const entries: ServerCandidates[] = candidatesOf(index, cache).map((e) => {
     const s = byService.get(e.server.name)!;
     const excluded = new Set((s.excluded ?? []).map((x) => partitionAcceleratorName(findGpuModel(x.gpuModel)?.name ?? x.gpuModel, x.profile)));
     return { ...e, candidates: e.candidates.filter((c) => c.alloc.numReplicas <= s.maxReplicas && !excluded.has(c.alloc.accelerator)) };

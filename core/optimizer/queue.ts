@@ -48,11 +48,56 @@ let scratch = new Float64Array(1024);
 
 /**
  * The queue's metrics without the distribution, for callers that validated their rates once (the analyzer).
- * Same arithmetic, in the same order, as {@link solveStateDependentQueue}: results are bit-identical.
+ * Above N every state has the same service rate μ(N), so the tail p(N+k) = p(N)·r^k, r = λ/μ(N), is geometric:
+ * when r < 1 its sums have closed forms and the solve costs O(N) instead of O(kMax) (kMax = 11·N in Inferno's
+ * sizing, where r ≤ 0.999 by construction). Near r = 1 and above, the state-by-state recurrence is used.
+ * The two agree to ~1e-11 relative.
  */
 export function solveQueueMetrics(lambdaPerMs: number, servRatePerMs: readonly number[], kMax: number): Omit<QueueSolution, 'p'> {
-  return queueSummary(lambdaPerMs, servRatePerMs, kMax).solution;
+  const N = servRatePerMs.length;
+  const r = lambdaPerMs / servRatePerMs[N - 1]!;
+  if (!(lambdaPerMs > 0) || kMax <= N || !(r < GEOMETRIC_TAIL_MAX_RATIO)) return queueSummary(lambdaPerMs, servRatePerMs, kMax).solution;
+
+  if (scratch.length < N + 1) scratch = new Float64Array(Math.max(N + 1, 2 * scratch.length));
+  const p = scratch;
+  p[0] = 1;
+  for (let n = 1; n <= N; n++) {
+    let v = (p[n - 1]! * lambdaPerMs) / servRatePerMs[n - 1]!;
+    if (v > RESCALE_THRESHOLD) {
+      for (let j = 0; j < n; j++) p[j] = p[j]! / v;
+      v = 1;
+    }
+    p[n] = v;
+  }
+  let headSum = 0;
+  let headL = 0;
+  for (let n = 0; n <= N; n++) {
+    headSum += p[n]!;
+    headL += n * p[n]!;
+  }
+  // Tail k = 1…K (states N+1…kMax): S0 = Σ r^k, S1 = Σ k·r^k.
+  const K = kMax - N;
+  const rK = r ** K;
+  const oneMinusR = 1 - r;
+  const S0 = (r * (1 - rK)) / oneMinusR;
+  const S1 = (r * (1 - (K + 1) * rK + K * rK * r)) / (oneMinusR * oneMinusR);
+  const pN = p[N]!;
+  const sum = headSum + pN * S0;
+  const L = (headL + pN * (N * S0 + S1)) / sum;
+  const probUpToN = headSum / sum;
+  const inServ = headL / sum;
+  const Lserv = inServ + N * Math.max(0, 1 - probUpToN);
+  const pFull = (pN * rK) / sum;
+  const X = lambdaPerMs * (1 - pFull);
+  const T = L / X;
+  const Sbar = Lserv / X;
+  const W = Math.max(0, T - Sbar);
+  const rho = Math.min(1, Math.max(0, Lserv / N));
+  return { L, Lserv, X, T, Sbar, W, rho, pFull };
 }
+
+/** Above this λ/μ(N) the closed-form tail loses precision (1 − r cancels): solve state by state. */
+const GEOMETRIC_TAIL_MAX_RATIO = 0.9995;
 
 function queueSummary(lambdaPerMs: number, servRatePerMs: readonly number[], kMax: number): { solution: Omit<QueueSolution, 'p'>; normalizer: number } {
   const N = servRatePerMs.length;

@@ -12,7 +12,7 @@ import type { ModelCatalog } from '../../core/catalog/model-catalog';
 import type { Clock, IdSource } from '../../core/common/ports';
 import { rulesFor, type AutoscalerConfig } from '../../core/config/autoscaler-config';
 import { serviceClassOf, sloOf, type SsisConfig } from '../../core/config/ssis-config';
-import { allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
+import { AllocationCache, allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
 import { servableTiers } from '../../core/scaling/cold-start';
 import { clusterServiceOf, infernoBackoffKey, infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
 import {
@@ -70,6 +70,8 @@ interface Seen {
 export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
   const memories = new Map<string, LadderMemory>();
   const latest = new Map<string, Seen>();
+  // Every sample re-solves the cluster; most allocations repeat from one sample to the next.
+  const allocationCache = new AllocationCache();
   const memoryOf = (service: string): LadderMemory => memories.get(service) ?? EMPTY_MEMORY;
   const policyOf = (modelId: string): 'inferno' | 'ssis-ladder' => deps.policyOverride ?? serviceClassOf(deps.config, modelId).policy;
 
@@ -162,7 +164,7 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
       unlimited: inventory === undefined,
       saturationPolicy: o.saturationPolicy,
       reserved,
-    });
+    }, allocationCache);
   }
 
   function evaluateInferno(sample: MetricsSampled, now: number, ctx: FunctionContext): SsisEvent | undefined {

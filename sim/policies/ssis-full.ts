@@ -8,7 +8,7 @@
  * per sample (same inputs: every service's latest sample). Placement goes through the placement
  * port (the MIG planner when present, else first-fit).
  */
-import { allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
+import { AllocationCache, allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
 import { coldStartTarget } from '../../core/scaling/cold-start';
 import { clusterServiceOf, infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
 import { EMPTY_MEMORY, ladderOnDecision, ladderOnPlacementFailed, ladderOnRolloutCompleted, type LadderMemory } from '../../core/scaling/ladder';
@@ -19,6 +19,7 @@ import type { PolicyContext, ScaleCommand, SimPolicy } from './port';
 export function ssisFullPolicy(intervalSec: number): SimPolicy {
   const memories = new Map<string, LadderMemory>();
   const memoryOf = (service: string): LadderMemory => memories.get(service) ?? EMPTY_MEMORY;
+  const allocationCache = new AllocationCache();
 
   const solve = (ctx: PolicyContext, samples: Parameters<SimPolicy['decide']>[1], nowMs: number): ClusterSolution => {
     const maxReplicas = ctx.scenario.policies.maxReplicas ?? ctx.config.scaler.maxReplicas;
@@ -49,7 +50,7 @@ export function ssisFullPolicy(intervalSec: number): SimPolicy {
       unlimited: false,
       saturationPolicy: o.saturationPolicy,
       reserved: [],
-    });
+    }, allocationCache);
   };
 
   return {

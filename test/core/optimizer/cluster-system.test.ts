@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { firstFit } from '../../../core/mig/first-fit';
 import type { GpuState } from '../../../core/mig/layout';
 import {
-  allocationCost, buildClusterSystem, gpuInventory, kvBatchCap, optimizeCluster, type ClusterOptimizerInput, type ClusterService,
+  AllocationCache, allocationCost, buildClusterSystem, gpuInventory, kvBatchCap, optimizeCluster, type ClusterOptimizerInput, type ClusterService,
 } from '../../../core/optimizer/cluster-system';
 import { createAnalyzer } from '../../../core/optimizer/analyzer';
 import { CONFIG, MODELS, spec } from '../../functions/helpers';
@@ -153,5 +153,22 @@ describe('core/optimizer/cluster-system', () => {
   it('reads the inventory from GPU states and refuses unknown GPU models or models without a cost', () => {
     expect([...gpuInventory([{ model: 'A100-40GB' }, { model: A100 }, { model: 'H100-80GB' }])]).to.deep.equal([[A100, 2], ['H100-80GB', 1]]);
     expect(() => optimizeCluster({ ...input([service(MODELS.gpt2, 1)]), gpus: new Map([['TPU-v5', 1]]) })).to.throw(RangeError, /unknown GPU model TPU-v5/);
+  });
+});
+
+describe('core/optimizer/cluster-system AllocationCache', () => {
+  it('gives the same solution with and without the cache, and hits it on a repeated (quantized) load', () => {
+    const services = [service(MODELS.llama8b, 2.0004), service(MODELS.gpt2, 3, { avgInputTokens: 99.6 }), service(MODELS.mistral, 1)];
+    const plain = optimizeCluster(input(services, 3));
+    const cache = new AllocationCache();
+    const first = optimizeCluster(input(services, 3), cache);
+    expect([...first.targets]).to.deep.equal([...plain.targets]);
+    expect(cache.hits).to.equal(0);
+    const misses = cache.misses;
+    // 2.0004 req/s and 2.0001 req/s are the same load to three significant digits (120 req/min).
+    const again = optimizeCluster(input([service(MODELS.llama8b, 2.0001), ...services.slice(1)], 3), cache);
+    expect([...again.targets]).to.deep.equal([...plain.targets]);
+    expect(cache.misses).to.equal(misses);
+    expect(cache.hits).to.equal(misses);
   });
 });

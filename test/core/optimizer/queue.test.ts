@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { solveStateDependentQueue } from '../../../core/optimizer/queue';
+import { solveQueueMetrics, solveStateDependentQueue } from '../../../core/optimizer/queue';
 import { BISECTION_MAX_ITERATIONS, binarySearch, withinTolerance } from '../../../core/optimizer/bisection';
 
 /** Closed-form M/M/1/K: p(n) = (1−r) r^n / (1 − r^{K+1}). */
@@ -140,5 +140,26 @@ describe('core/optimizer/bisection Inferno BinarySearch', () => {
     expect(() => binarySearch(2, 1, 1, inc)).to.throw(RangeError);
     expect(() => binarySearch(0, Number.POSITIVE_INFINITY, 1, inc)).to.throw(RangeError);
     expect(() => binarySearch(0, 1, Number.NaN, inc)).to.throw(RangeError);
+  });
+});
+
+describe('core/optimizer/queue solveQueueMetrics (closed-form geometric tail)', () => {
+  const rel2 = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+  it('agrees with the state-by-state solve to 1e-10 relative over batch sizes, queue bounds and loads', () => {
+    for (const N of [1, 4, 32, 256]) {
+      const serv = Array.from({ length: N }, (_, b) => (b + 1) / (20 + 3 * (b + 1)));
+      for (const kMax of [N + 1, 11 * N]) {
+        for (const frac of [0.001, 0.3, 0.8, 0.99, 0.999, 0.9999, 1.2]) {
+          const lambda = frac * serv[N - 1]!;
+          const exact = solveStateDependentQueue(lambda, serv, kMax);
+          const fast = solveQueueMetrics(lambda, serv, kMax);
+          for (const k of ['L', 'Lserv', 'X', 'T', 'Sbar', 'rho', 'pFull'] as const) {
+            const tol = k === 'pFull' ? 1e-8 : 1e-10;
+            expect(rel2(fast[k], exact[k]) < tol || Math.abs(fast[k] - exact[k]) < 1e-300, `N ${N} kMax ${kMax} λ/μN ${frac} ${k}: ${fast[k]} vs ${exact[k]}`).to.equal(true);
+          }
+          expect(Math.abs(fast.W - exact.W), `W N ${N} ${frac}`).to.be.below(1e-9 * Math.max(1, exact.T));
+        }
+      }
+    }
   });
 });
