@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.ssis/', '.cache/', 'bin/', 'scripts/'] },
+  { ignores: ['node_modules/', 'dist/', '.ssis/', '.cache/', 'bin/', 'scripts/', '.scratch/', 'sim-reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -5,6 +5,9 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SsisError } from '../core/errors';
 import { printable, type LoggedEvent } from '../infra/broker/event-log';
+import { isKafkaUrl, knativeNames, parseKafkaUrl } from '../infra/kafka/names';
+import { parsePosition, readTopic } from '../infra/kafka/topic-reader';
+import { loadManifests } from '../infra/knative/manifests';
 
 const HELP = `Usage: ssis events [options]
 
@@ -17,15 +20,36 @@ Options:
   --follow, -f        keep printing new events
   --dead-letter       print the dead-lettered events instead (with knativeerror* extensions)
   --state-dir <dir>   where the stack keeps its log (default: .ssis/)
+  --broker <url>      kafka://host:port: read the Kafka broker topic (or, with --dead-letter, the
+                      KafkaSink's topic) instead of the log (default: $SSIS_BROKER when kafka://)
+  --from <pos>        with --broker: start at a time (RFC 3339, -5m) or offsets p:offset,… (default: beginning)
 `;
 
 export async function runEvents(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { type: { type: 'string', multiple: true }, subject: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, 'state-dir': { type: 'string' }, 'dead-letter': { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      type: { type: 'string', multiple: true }, subject: { type: 'string' }, follow: { type: 'boolean', short: 'f' }, 'state-dir': { type: 'string' }, 'dead-letter': { type: 'boolean' }, help: { type: 'boolean' },
+      broker: { type: 'string' }, from: { type: 'string' },
+    },
   });
   if (values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  const broker = values.broker ?? (isKafkaUrl(process.env['SSIS_BROKER']) ? process.env['SSIS_BROKER'] : undefined);
+  if (broker !== undefined) {
+    const names = knativeNames(loadManifests(join(__dirname, '..', 'knative')));
+    const topic = values['dead-letter'] ? names.sinkTopic('ssis-dead-letter') ?? 'ssis-dead-letter' : names.topic;
+    const types = values.type ?? [];
+    const abort = new AbortController();
+    if (values.follow) process.once('SIGINT', () => abort.abort());
+    await readTopic({ brokers: parseKafkaUrl(broker, '--broker'), topic, ...(values.from ? { from: parsePosition(values.from, '--from') } : {}), ...(values.follow ? { follow: abort.signal } : {}) }, (r) => {
+      const e = r.event;
+      if (!e) return;
+      const keep = (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t))) && (values.subject === undefined || e.subject === values.subject || e.partitionkey === values.subject);
+      if (keep) process.stdout.write(`${JSON.stringify(printable(e))}\n`);
+    });
     return;
   }
   const path = join(resolve(values['state-dir'] ?? join(__dirname, '..', '.ssis')), values['dead-letter'] ? 'dead-letter.jsonl' : 'events.jsonl');

@@ -4,8 +4,10 @@
  */
 import { resolve } from 'node:path';
 import { runEvents } from './events';
+import { runKafka } from './kafka';
 import { runMig } from './mig';
 import { runOptimize } from './optimize';
+import { runReplay } from './replay';
 import { runSimulate } from './simulate';
 import { runStart } from './start';
 
@@ -16,6 +18,8 @@ Usage: ssis <command> [options]
 Commands:
   start     run the whole system on the embedded default (ingress on http://localhost:8080)
   events    print the running stack's events as JSON lines
+  replay    re-deliver events from the Kafka broker topic, or replay them offline with another policy (what-if)
+  kafka     fetch, start, wait for or stop a local Apache Kafka for Kafka mode (SSIS_BROKER=kafka://…)
   optimize  solve an Inferno system (accelerator, replicas, batch per server at least cost)
   mig       plan MIG layouts: ssis mig plan --state <file> --demand <file> (placement, moves, unmet, node labels)
   simulate  discrete-event simulation: compare scaling configurations on a scenario, write a report
@@ -35,6 +39,12 @@ export async function main(argv: readonly string[]): Promise<void> {
         return;
       case 'events':
         await runEvents(rest);
+        return;
+      case 'replay':
+        await runReplay(rest);
+        return;
+      case 'kafka':
+        await runKafka(rest);
         return;
       case 'mig':
         runMig(rest);

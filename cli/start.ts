@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { SimulatedNodeConfig } from '../core/config/ssis-config';
 import { SsisError } from '../core/errors';
 import { startEmbeddedStack } from '../infra/embedded/stack';
+import { parseKafkaUrl } from '../infra/kafka/names';
 import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
 
 const HELP = `Usage: ssis start [options]
@@ -20,6 +21,9 @@ Options:
   --knative <dir>       manifests to run (default: knative/)
   --state-dir <dir>     event log and state (default: .ssis/)
   --log-level <level>   debug | info | warn | error (default: info, or $SSIS_LOG_LEVEL)
+  --broker <url>        kafka://host:port: the Knative Kafka Broker semantics on a real Kafka
+                        (default: $SSIS_BROKER; unset = the embedded in-memory broker).
+                        A local Kafka: npm run kafka -- start (see README "Kafka mode")
 `;
 
 export function parseNodes(spec: string): SimulatedNodeConfig[] {
@@ -41,7 +45,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     args: [...argv],
     options: {
       port: { type: 'string' }, host: { type: 'string' }, nodes: { type: 'string' }, 'sample-every': { type: 'string' },
-      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
+      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -56,6 +60,8 @@ export async function runStart(argv: readonly string[]): Promise<void> {
   const logger = createJsonLogger({ level, base: { app: 'ssis' } });
   const nodeSpec = values.nodes ?? process.env['SSIS_NODES'];
   const stateDir = resolve(values['state-dir'] ?? join(root, '.ssis'));
+  const brokerUrl = values.broker ?? process.env['SSIS_BROKER'];
+  const kafka = brokerUrl !== undefined && brokerUrl.trim() !== '' ? { brokers: parseKafkaUrl(brokerUrl, values.broker ? '--broker' : 'SSIS_BROKER') } : undefined;
   const stack = await startEmbeddedStack({
     knativeDir: resolve(values.knative ?? join(root, 'knative')),
     stateDir,
@@ -64,18 +70,19 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     logger,
     sampleEverySec,
     ...(nodeSpec ? { nodes: parseNodes(nodeSpec) } : {}),
+    ...(kafka ? { kafka } : {}),
   });
 
   const gpus = stack.cluster.gpus();
   const lines = [
     '',
-    'SSIS is running (embedded: in-memory broker, simulated MIG cluster, emulated inference servers)',
+    `SSIS is running (${kafka ? `Kafka broker at ${stack.brokerMode}` : 'embedded: in-memory broker'}, simulated MIG cluster, emulated inference servers)`,
     `  ingress     ${stack.ingressUrl}   (SSIS body on POST /, OpenAI on /v1/completions, /v1/chat/completions)`,
     `  broker      ${stack.brokerUrl}   (Trigger routing from knative/, metrics on /metrics)`,
     ...Object.entries(stack.functionUrls).filter(([n]) => n !== 'request').map(([n, u]) => `  ${n.padEnd(11)} ${u}`),
     `  cluster     ${gpus.length} GPUs: ${[...new Set(gpus.map((g) => g.node))].map((n) => `${n} (${gpus.filter((g) => g.node === n).map((g) => g.model).join(', ')})`).join('; ')}`,
     `  models      ${[...stack.configuration.catalog.keys()].join(', ')}`,
-    `  events      ${stack.eventLogPath}   (npx ssis events)`,
+    `  events      ${stack.eventLogPath}   (npx ssis events${kafka ? `; the topic: npx ssis events --broker ${stack.brokerMode}` : ''})`,
     `  sampling    every ${sampleEverySec}s`,
     '',
     'Try:',

@@ -54,10 +54,17 @@ export function placementFor(id: PolicyId): PlacementPort {
 }
 
 /** The SSIS settings a scenario runs with: its maxReplicas, when given, replaces the ConfigMap's. */
+/**
+ * The shipped ssis-config with the scenario's policy settings applied through the real config fields: SSIS's
+ * scale-down stabilization (for (d) and (e); HPA's own window is policies.hpa) and the optimizer's headroom.
+ */
 export function effectiveConfig(config: SsisConfig, scenario: Scenario): SsisConfig {
   const maxReplicas = scenario.policies.maxReplicas;
-  if (maxReplicas === null) return config;
-  return { ...config, scaler: { ...config.scaler, maxReplicas, minReplicas: Math.min(config.scaler.minReplicas, maxReplicas) } };
+  const ssis = scenario.policies.ssis;
+  const scaler = { ...config.scaler, stabilizationWindowSec: ssis.scaleDownStabilizationSec };
+  const optimizer = { ...config.optimizer, headroom: ssis.headroom };
+  if (maxReplicas === null) return { ...config, scaler, optimizer };
+  return { ...config, optimizer, scaler: { ...scaler, maxReplicas, minReplicas: Math.min(config.scaler.minReplicas, maxReplicas) } };
 }
 
 export interface ComparisonInput {

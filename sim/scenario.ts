@@ -281,7 +281,8 @@ export function parseScenario(doc: unknown, where = 'scenario'): Scenario {
     maxReplicas: p.number(po, 'maxReplicas', { optional: true, min: 1, integer: true }) ?? null,
     ssis: {
       headroom: sf.number(sso, 'headroom', { optional: true, min: 0 }) ?? 0.2,
-      scaleDownStabilizationSec: sf.number(sso, 'scaleDownStabilizationSec', { optional: true, min: 0 }) ?? 60,
+      // HPA's default scale-down window (policies.hpa), so that (b), (d) and (e) wait equally long.
+      scaleDownStabilizationSec: sf.number(sso, 'scaleDownStabilizationSec', { optional: true, min: 0 }) ?? 300,
     },
   };
 

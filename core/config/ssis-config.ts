@@ -46,6 +46,8 @@ export interface OptimizerConfig {
   readonly sampleMaxAgeSec: number;
   /** Waiting requests count as demand that must clear within this long (core/scaling/inferno-policy). */
   readonly backlogDrainSec: number;
+  /** Capacity planned above the measured demand, as a fraction (0.2 = size for 120 %): room for bursts. */
+  readonly headroom: number;
 }
 
 export interface SimulatedNodeConfig {
@@ -136,7 +138,7 @@ function parseServiceClasses(r: FieldReader, raw: unknown, defaultName: string):
 function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
   const f = r.child('optimizer');
   const o = raw === undefined ? {} : (f.object(raw, '') ?? {});
-  f.unknownKeys(o, ['mig', 'mpsClients', 'saturationPolicy', 'gpuCostCentsPerHour', 'sampleMaxAgeSec', 'backlogDrainSec']);
+  f.unknownKeys(o, ['mig', 'mpsClients', 'saturationPolicy', 'gpuCostCentsPerHour', 'sampleMaxAgeSec', 'backlogDrainSec', 'headroom']);
   const mpsClients: number[] = [];
   (o['mpsClients'] === undefined ? [] : (f.array(o['mpsClients'], 'mpsClients') ?? [])).forEach((n, k) => {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > 48) f.child('mpsClients').fail(k, `must be an integer from 2 to 48 (MPS clients per GPU), got ${JSON.stringify(n)}`);
@@ -159,6 +161,7 @@ function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
     gpuCostCentsPerHour,
     sampleMaxAgeSec: f.number(o, 'sampleMaxAgeSec', { optional: true, exclusiveMin: 0 }) ?? 60,
     backlogDrainSec: f.number(o, 'backlogDrainSec', { optional: true, min: 0 }) ?? 20,
+    headroom: f.number(o, 'headroom', { optional: true, min: 0, max: 10 }) ?? 0,
   };
 }
 

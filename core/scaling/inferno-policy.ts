@@ -104,23 +104,27 @@ export function backedOffPartitions(memory: LadderMemory, nowMs: number): { gpuM
  * The request rate the optimizer sizes for. The measured rate is the completion rate (vLLM counts
  * requests when they finish, as WVA's collector reads it), which under overload equals the capacity
  * already held: sized on it alone, a saturated service would never grow. Requests waiting are demand
- * not yet served, so the backlog is added as the rate that clears it within `backlogDrainSec`.
+ * not yet served, so the backlog is added as the rate that clears it within `backlogDrainSec`. `headroom`
+ * plans capacity above that (0.2: for 120 %), so that a burst does not breach the SLOs before a scale-up lands.
  */
-export function demandRatePerSec(load: Pick<MeasuredLoad, 'arrivalRatePerSec' | 'requestsWaiting'>, backlogDrainSec: number): number {
-  return load.arrivalRatePerSec + (backlogDrainSec > 0 ? load.requestsWaiting / backlogDrainSec : 0);
+export function demandRatePerSec(load: Pick<MeasuredLoad, 'arrivalRatePerSec' | 'requestsWaiting'>, backlogDrainSec: number, headroom = 0): number {
+  return (load.arrivalRatePerSec + (backlogDrainSec > 0 ? load.requestsWaiting / backlogDrainSec : 0)) * (1 + headroom);
 }
 
 /** A live sample as the cluster optimizer's service (null at zero replicas: it holds nothing to re-plan). */
 export function clusterServiceOf(
   s: MetricsSampled,
-  o: { readonly serviceClass: string; readonly minReplicas: number; readonly maxReplicas: number; readonly memory: LadderMemory; readonly nowMs: number; readonly backlogDrainSec: number },
+  o: {
+    readonly serviceClass: string; readonly minReplicas: number; readonly maxReplicas: number; readonly memory: LadderMemory; readonly nowMs: number;
+    readonly backlogDrainSec: number; readonly headroom?: number;
+  },
 ): ClusterService | null {
   if (s.replicas === 0 || s.profile === null || s.gpuModel === null) return null;
   return {
     service: s.service,
     modelId: s.modelId,
     serviceClass: o.serviceClass,
-    arrivalRatePerSec: demandRatePerSec(s.load, o.backlogDrainSec),
+    arrivalRatePerSec: demandRatePerSec(s.load, o.backlogDrainSec, o.headroom),
     avgInputTokens: s.load.avgInputTokens,
     avgOutputTokens: s.load.avgOutputTokens,
     current: { gpuModel: s.gpuModel, profile: s.profile, replicas: s.replicas },

@@ -148,6 +148,7 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
         memory: memoryOf(service),
         nowMs: now,
         backlogDrainSec: o.backlogDrainSec,
+        headroom: o.headroom,
       });
       if (cs) services.push(cs);
     }

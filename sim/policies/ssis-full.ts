@@ -32,6 +32,7 @@ export function ssisFullPolicy(intervalSec: number): SimPolicy {
         memory: memoryOf(s.service),
         nowMs,
         backlogDrainSec: ctx.config.optimizer.backlogDrainSec,
+        headroom: ctx.config.optimizer.headroom,
       });
       if (cs) services.push(cs);
     }

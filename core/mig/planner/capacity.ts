@@ -1,0 +1,217 @@
+/**
+ * What one GPU can hold, asked fast and often by the repacking planner (repack.ts):
+ *  - `holds`: can a multiset of profiles be placed around the pinned instances? The answer depends
+ *    only on (pinned slots, `+me` pinned, profile counts), so it is memoized per model; counts are
+ *    packed 3 bits per profile into one integer (at most 7 of a profile fit on a GPU, §1.7).
+ *  - `bestStart`: the best free start for a profile on an occupied mask (what stays placeable,
+ *    tables.ts quality, then the §1.8 start preference), memoized per (profile, mask).
+ *  - `arrange`: exact positions for a GPU's multiset that keep the most running replicas where they
+ *    are — the "match" half of pack-then-match, a depth-first search over ≤ 7 instances.
+ */
+import { modelGeometry, type ModelGeometry, type ProfileGeometry, type ProfilePosition } from './tables.js';
+
+const COUNT_BITS = 3;
+const COUNT_MASK = (1 << COUNT_BITS) - 1;
+
+export interface CapacityTable {
+  readonly geometry: ModelGeometry;
+  /** Every profile of the model (MIG rows, then the whole GPU), in a fixed order: the count index. */
+  readonly profiles: readonly ProfileGeometry[];
+  indexOf(profile: ProfileGeometry): number;
+  /** Can `counts` (packed) be placed on free slots `~pinnedMask`, with a `+me` already pinned or not? */
+  holds(pinnedMask: number, pinnedMe: boolean, counts: number): boolean;
+  /** Best start index into profile.positions for the profile on `occupied`, or -1 when none is free. */
+  bestStart(profileIndex: number, occupied: number): number;
+}
+
+/** Adds one instance of profile `index` to packed counts. */
+export const addCount = (counts: number, index: number): number => counts + (1 << (index * COUNT_BITS));
+export const removeCount = (counts: number, index: number): number => counts - (1 << (index * COUNT_BITS));
+export const countOf = (counts: number, index: number): number => Math.floor(counts / (1 << (index * COUNT_BITS))) & COUNT_MASK;
+
+const tables = new Map<string, CapacityTable>();
+
+export function capacityTable(geometry: ModelGeometry): CapacityTable {
+  const cached = tables.get(geometry.model.name);
+  if (cached !== undefined) return cached;
+  const profiles: ProfileGeometry[] = [];
+  for (const spec of geometry.model.profiles) {
+    const p = geometry.profile(spec.name);
+    if (p !== undefined && !profiles.includes(p)) profiles.push(p);
+  }
+  const whole = geometry.profile('gpu');
+  if (whole !== undefined && !profiles.includes(whole)) profiles.push(whole);
+  const index = new Map(profiles.map((p, i) => [p, i]));
+  const full = geometry.fullMask;
+  // Whole-GPU "instances" cover every slot: nothing else can share the GPU (MIG is off).
+  const masksOf = profiles.map((p) => (p.spec.wholeGpu ? [full] : p.positions.map((q) => q.mask)));
+  // Largest first: the search fails fast and the memo stays small.
+  const bySize = profiles.map((_, i) => i).sort((a, b) => (profiles[b]?.size ?? 0) - (profiles[a]?.size ?? 0));
+  const holdsMemo = new Map<number, boolean>();
+  const placeMemo = new Map<number, boolean>();
+
+  const place = (free: number, counts: number, meUsed: boolean): boolean => {
+    if (counts === 0) return true;
+    const key = (counts * 512 + free * 2) + (meUsed ? 1 : 0);
+    const known = placeMemo.get(key);
+    if (known !== undefined) return known;
+    let ok = false;
+    const i = bySize.find((k) => countOf(counts, k) > 0) ?? -1;
+    const profile = profiles[i];
+    if (profile !== undefined && !(profile.spec.mediaExtensions && meUsed)) {
+      const rest = removeCount(counts, i);
+      for (const mask of masksOf[i] ?? []) {
+        if ((mask & ~free) !== 0) continue;
+        if (place(free & ~mask, rest, meUsed || profile.spec.mediaExtensions)) {
+          ok = true;
+          break;
+        }
+      }
+    }
+    placeMemo.set(key, ok);
+    return ok;
+  };
+
+  const bestMemo = new Map<number, number>();
+  const table: CapacityTable = {
+    geometry,
+    profiles,
+    indexOf: (p) => index.get(p) ?? -1,
+    holds(pinnedMask, pinnedMe, counts) {
+      const key = counts * 512 + pinnedMask * 2 + (pinnedMe ? 1 : 0);
+      const known = holdsMemo.get(key);
+      if (known !== undefined) return known;
+      const ok = place(full & ~pinnedMask, counts, pinnedMe);
+      holdsMemo.set(key, ok);
+      return ok;
+    },
+    bestStart(profileIndex, occupied) {
+      const key = profileIndex * 256 + occupied;
+      const known = bestMemo.get(key);
+      if (known !== undefined) return known;
+      const profile = profiles[profileIndex];
+      let best = -1;
+      let bestQuality = -Infinity;
+      profile?.positions.forEach((position, k) => {
+        const mask = profile.spec.wholeGpu ? full : position.mask;
+        if ((mask & occupied) !== 0) return;
+        const quality = geometry.quality[occupied | mask] ?? 0;
+        // Ties: high starts for small profiles (positions are in ascending start order).
+        if (quality > bestQuality || (quality === bestQuality && profile.preferHighStart)) {
+          best = k;
+          bestQuality = quality;
+        }
+      });
+      bestMemo.set(key, best);
+      return best;
+    },
+  };
+  tables.set(geometry.model.name, table);
+  return table;
+}
+
+export function capacityTableOf(model: string): CapacityTable {
+  return capacityTable(modelGeometry(model));
+}
+
+/** One instance to position by `arrange`. */
+export interface ArrangeItem {
+  readonly profile: ProfileGeometry;
+  /** Service name: an item at the origin of a running replica of its service and profile keeps it there. */
+  readonly service: string;
+  /** Running replicas must be created before their old instance goes; new ones come after all moves. */
+  readonly running: boolean;
+}
+
+/** A running replica's position at plan start, on the GPU being arranged. */
+export interface Origin {
+  readonly service: string;
+  readonly profile: ProfileGeometry;
+  readonly start: number;
+  readonly mask: number;
+}
+
+export interface Arrangement {
+  /** Position per item, in the items' order. */
+  readonly positions: readonly ProfilePosition[];
+  /** Origins kept (a replica of that service and profile ends exactly there). */
+  readonly stays: number;
+  /** Running items placed on slots some instance held at plan start (make-before-break ordering edges). */
+  readonly overlaps: number;
+  readonly quality: number;
+}
+
+/** Search budget: arrangements tried per call (a GPU holds at most 7 instances, so it is rarely hit). */
+const MAX_ARRANGE_NODES = 20_000;
+
+/**
+ * Positions for `items` around `pinnedMask` keeping the most `origins` (lexicographic: stays, then
+ * fewest running items on slots held at plan start (`heldMask`), then quality of the result).
+ * `strict`: running items that do not stay must avoid `heldMask` entirely (no ordering edges).
+ * Undefined when the items do not fit.
+ */
+export function arrange(geometry: ModelGeometry, pinnedMask: number, pinnedMe: boolean, items: readonly ArrangeItem[], origins: readonly Origin[], heldMask: number, strict: boolean): Arrangement | undefined {
+  const order = items.map((_, i) => i).sort((a, b) => {
+    const x = items[a];
+    const y = items[b];
+    if (x === undefined || y === undefined) return 0;
+    return y.profile.size - x.profile.size || x.profile.name.localeCompare(y.profile.name) || x.service.localeCompare(y.service) || Number(y.running) - Number(x.running);
+  });
+  // Interchangeable neighbours (same profile, service and kind) take increasing starts: no symmetric repeats.
+  const sameAsPrevious = order.map((idx, k) => {
+    const prev = items[order[k - 1] ?? -1];
+    const cur = items[idx];
+    return k > 0 && prev !== undefined && cur !== undefined && prev.profile === cur.profile && prev.service === cur.service && prev.running === cur.running;
+  });
+  const originAt = (item: ArrangeItem, start: number): boolean => origins.some((o) => o.profile === item.profile && o.service === item.service && o.start === start);
+  // Upper bound on further stays: items left that could still land on an origin.
+  const canStay = order.map((idx) => {
+    const item = items[idx];
+    return item !== undefined && origins.some((o) => o.profile === item.profile && o.service === item.service) ? 1 : 0;
+  });
+  const stayBound = new Array<number>(order.length + 1).fill(0);
+  for (let k = order.length - 1; k >= 0; k--) stayBound[k] = (stayBound[k + 1] ?? 0) + (canStay[k] ?? 0);
+
+  const chosen: (ProfilePosition | undefined)[] = new Array(items.length);
+  const chosenStart: number[] = new Array(order.length).fill(-1);
+  let best: { positions: ProfilePosition[]; stays: number; overlaps: number; quality: number } | undefined;
+  let nodes = 0;
+  const full = geometry.fullMask;
+  const search = (k: number, used: number, stays: number, overlaps: number, meUsed: boolean): void => {
+    if (++nodes > MAX_ARRANGE_NODES) return;
+    if (best !== undefined && (stays + (stayBound[k] ?? 0) < best.stays || (stays + (stayBound[k] ?? 0) === best.stays && overlaps > best.overlaps))) return;
+    const idx = order[k];
+    if (idx === undefined) {
+      const quality = geometry.quality[used & full] ?? 0;
+      if (best === undefined || stays > best.stays || (stays === best.stays && (overlaps < best.overlaps || (overlaps === best.overlaps && quality > best.quality)))) {
+        best = { positions: chosen.map((p) => p ?? { start: 0, mask: 0 }), stays, overlaps, quality };
+      }
+      return;
+    }
+    const item = items[idx];
+    if (item === undefined) return;
+    if (item.profile.spec.mediaExtensions && meUsed) return;
+    const positions = item.profile.positions;
+    const minStart = sameAsPrevious[k] === true ? (chosenStart[k - 1] ?? -1) : -1;
+    // Stays first, then the §1.8 preference, so good arrangements are found early and prune the rest.
+    const tryOrder = positions.map((_, j) => j);
+    if (item.profile.preferHighStart) tryOrder.reverse();
+    tryOrder.sort((a, b) => Number(originAt(item, positions[b]?.start ?? -1)) - Number(originAt(item, positions[a]?.start ?? -1)));
+    for (const j of tryOrder) {
+      const position = positions[j];
+      if (position === undefined || position.start <= minStart) continue;
+      const mask = item.profile.spec.wholeGpu ? full : position.mask;
+      if ((mask & used) !== 0) continue;
+      const stay = originAt(item, position.start);
+      const overlap = item.running && !stay && (mask & heldMask) !== 0;
+      if (overlap && strict) continue;
+      chosen[idx] = position;
+      chosenStart[k] = position.start;
+      search(k + 1, used | mask, stays + (stay ? 1 : 0), overlaps + (overlap ? 1 : 0), meUsed || item.profile.spec.mediaExtensions);
+      chosen[idx] = undefined;
+      chosenStart[k] = -1;
+    }
+  };
+  search(0, pinnedMask, 0, 0, pinnedMe);
+  return best;
+}
