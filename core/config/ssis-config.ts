@@ -144,7 +144,9 @@ function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > 48) f.child('mpsClients').fail(k, `must be an integer from 2 to 48 (MPS clients per GPU), got ${JSON.stringify(n)}`);
     else mpsClients.push(n);
   });
-  const saturationPolicy = f.string(o, 'saturationPolicy', { optional: true }) ?? 'None';
+  // Not Inferno's default (None): a service whose demand exceeds what is left should get what is left,
+  // not keep its current, smaller allocation while its queue grows.
+  const saturationPolicy = f.string(o, 'saturationPolicy', { optional: true }) ?? 'PriorityExhaustive';
   if (!(SATURATION_POLICY_NAMES as readonly string[]).includes(saturationPolicy)) f.fail('saturationPolicy', `must be one of ${SATURATION_POLICY_NAMES.join(', ')}, got "${saturationPolicy}"`);
   const gpuCostCentsPerHour: Record<string, number> = {};
   const costs = o['gpuCostCentsPerHour'] === undefined ? {} : (f.object(o['gpuCostCentsPerHour'], 'gpuCostCentsPerHour') ?? {});

@@ -67,7 +67,7 @@ describe('core/config ssis-config', () => {
   it('defaults to one class, the ingress default, on the inferno policy; the optimizer offers MIG, not MPS', () => {
     const c = parseSsisConfig({});
     expect(c.serviceClasses).to.deep.equal([{ name: 'default', priority: 1, policy: 'inferno', ttftMs: 1000, itlMs: 50, models: [] }]);
-    expect(c.optimizer).to.deep.equal({ mig: true, mpsClients: [], saturationPolicy: 'None', gpuCostCentsPerHour: {}, sampleMaxAgeSec: 60, backlogDrainSec: 20, headroom: 0 });
+    expect(c.optimizer).to.deep.equal({ mig: true, mpsClients: [], saturationPolicy: 'PriorityExhaustive', gpuCostCentsPerHour: {}, sampleMaxAgeSec: 60, backlogDrainSec: 20, headroom: 0 });
   });
 
   it('puts a model in the class listing it, with its own SLOs, and others in the default class', () => {
