@@ -14,7 +14,8 @@
  * published at once; events/s each handler sustains until the last one is through.
  *
  * Environment: SSIS_BROKER=kafka://… uses that Kafka; otherwise one is started (infra/kafka).
- * BENCH_RATE (500), BENCH_SECONDS (10), BENCH_BURST (3000), BENCH_SERVICES (20).
+ * BENCH_RATE (500 samples/s = 1,500 broker events/s), BENCH_SECONDS (10), BENCH_BURST (3000), BENCH_SERVICES (20),
+ * BENCH_WARMUP_SECONDS (5, paced at BENCH_RATE, not measured).
  */
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -39,6 +40,9 @@ const RATE = Number(process.env['BENCH_RATE'] ?? 500);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const BURST = Number(process.env['BENCH_BURST'] ?? 3000);
 const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 20);
+const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5);
+/** Each sample makes three broker events: metrics-sampled, scale-decided, slice-reconfigured. */
+const EVENTS_PER_SAMPLE = 3;
 const manifests = loadManifests(join(__dirname, '..', 'knative'));
 
 interface Broker {
@@ -177,9 +181,17 @@ async function runOne(label: string, make: (resolve: (d: Destination) => string 
     while (arrived < count && Date.now() < deadline) await new Promise<void>((r) => { onArrival = r; setTimeout(r, 100); });
   };
 
-  // Warm-up: connections, JIT, consumer fetch loops.
-  for (let i = 0; i < 200; i++) await broker.publish(next(i));
-  await waitArrivals(200, 30_000);
+  // Warm-up: connections, consumer fetch loops, and the JITs (Node's and the broker JVM's C2) at the paced rate.
+  const warmTotal = Math.max(200, Math.round(RATE * WARMUP_SECONDS));
+  const warmStart = Date.now();
+  for (let i = 0; i < warmTotal; ) {
+    const due = Math.min(warmTotal, Math.floor(((Date.now() - warmStart) / 1000) * RATE) + 1);
+    const batch: Promise<void>[] = [];
+    for (; i < due; i++) batch.push(broker.publish(next(i)));
+    await Promise.all(batch);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await waitArrivals(warmTotal, 30_000);
   latencies.length = 0;
 
   // Phase 1: paced.
@@ -213,7 +225,7 @@ async function runOne(label: string, make: (resolve: (d: Destination) => string 
   await broker.stop();
   await close();
   const r = { ...paced, perHandlerPerSec };
-  process.stdout.write(`${label.padEnd(9)} paced ${r.pacedRate.toFixed(0)} samples/s: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(0)} ms (${r.delivered}/${r.sent} through); saturated: ${r.perHandlerPerSec.toFixed(0)} events/s per handler\n`);
+  process.stdout.write(`${label.padEnd(9)} paced ${r.pacedRate.toFixed(0)} samples/s (${(r.pacedRate * EVENTS_PER_SAMPLE).toFixed(0)} broker events/s): p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(0)} ms (${r.delivered}/${r.sent} through); saturated: ${r.perHandlerPerSec.toFixed(0)} events/s per handler\n`);
   return r;
 }
 
@@ -225,7 +237,7 @@ async function main(): Promise<void> {
   if (isKafkaUrl(configured)) {
     brokers = parseKafkaUrl(configured);
   } else {
-    local = await startLocalKafka({ heapMb: 512 });
+    local = await startLocalKafka({ heapMb: 1024, jvm: 'throughput' });
     brokers = [local.bootstrap];
   }
   try {
@@ -242,7 +254,7 @@ async function main(): Promise<void> {
     const ratio = (k: number, e: number): string => (e > 0 ? `${(k / e).toFixed(2)}×` : 'n/a');
     process.stdout.write(
       `ratios kafka/embedded: p50 ${ratio(kafka.p50Ms, embedded.p50Ms)}, p99 ${ratio(kafka.p99Ms, embedded.p99Ms)}, saturated throughput ${ratio(kafka.perHandlerPerSec, embedded.perHandlerPerSec)}\n` +
-        `target (p99 < 50 ms at ${RATE}/s on Kafka): ${kafka.p99Ms < 50 ? 'met' : 'NOT met'}\n`,
+        `target (p99 < 50 ms at ${RATE} samples/s = ${RATE * EVENTS_PER_SAMPLE} broker events/s on Kafka): ${kafka.p99Ms < 50 ? 'met' : 'NOT met'}\n`,
     );
   } finally {
     await local?.destroy();

@@ -70,6 +70,11 @@ export interface LocalKafkaOptions {
   /** Outlive this process (the `ssis kafka start` command); tests keep it attached. */
   readonly detached?: boolean;
   readonly heapMb?: number;
+  /**
+   * 'start-up' (default): C1 only and the serial GC, for test brokers that live seconds to minutes.
+   * 'throughput': the JVM's full tiered compilation and G1, for benchmarks and long runs.
+   */
+  readonly jvm?: 'start-up' | 'throughput';
   /** Default partition count of auto-created topics. */
   readonly partitions?: number;
 }
@@ -268,8 +273,9 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
   let exited: Promise<void> = Promise.resolve();
   const jvmArgs = [
     `-Xms128m`, `-Xmx${opts.heapMb ?? 512}m`,
-    // Start-up over throughput: a test broker lives for seconds to minutes on a 2-core machine.
-    '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true',
+    // Start-up over throughput by default: a test broker lives for seconds to minutes on a 2-core machine.
+    ...(opts.jvm === 'throughput' ? ['-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20'] : ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']),
+    '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=file:${join(runDir, 'log4j2.properties')}`,
     '-cp', classpath, 'kafka.Kafka', propsPath,
   ];
