@@ -22,6 +22,11 @@ export interface CapacityTable {
   holds(pinnedMask: number, pinnedMe: boolean, counts: number): boolean;
   /** Best start index into profile.positions for the profile on `occupied`, or -1 when none is free. */
   bestStart(profileIndex: number, occupied: number): number;
+  /**
+   * Occupied masks where the profile has a free start, best fit first: tightest (least compute
+   * addable afterwards), then most left placeable. `fitKey` is that order as one number.
+   */
+  fitOrder(profileIndex: number): readonly { readonly mask: number; readonly fitKey: number }[];
 }
 
 /** Adds one instance of profile `index` to packed counts. */
@@ -73,7 +78,23 @@ export function capacityTable(geometry: ModelGeometry): CapacityTable {
   };
 
   const bestMemo = new Map<number, number>();
+  const fitOrders = new Map<number, { mask: number; fitKey: number }[]>();
   const table: CapacityTable = {
+    fitOrder(profileIndex) {
+      const known = fitOrders.get(profileIndex);
+      if (known !== undefined) return known;
+      const list: { mask: number; fitKey: number }[] = [];
+      for (let mask = 0; mask <= full; mask++) {
+        const k = table.bestStart(profileIndex, mask);
+        if (k < 0) continue;
+        const after = mask | (profiles[profileIndex]?.positions[k]?.mask ?? 0);
+        // quality < 2^23 (tables.ts), addable ≤ 7.
+        list.push({ mask, fitKey: (geometry.addableCompute[after] ?? 0) * 2 ** 23 + (2 ** 23 - 1 - (geometry.quality[after] ?? 0)) });
+      }
+      list.sort((a, b) => a.fitKey - b.fitKey || a.mask - b.mask);
+      fitOrders.set(profileIndex, list);
+      return list;
+    },
     geometry,
     profiles,
     indexOf: (p) => index.get(p) ?? -1,
@@ -163,23 +184,27 @@ export function arrange(geometry: ModelGeometry, pinnedMask: number, pinnedMe: b
     const cur = items[idx];
     return k > 0 && prev !== undefined && cur !== undefined && prev.profile === cur.profile && prev.service === cur.service && prev.running === cur.running;
   });
-  const originAt = (item: ArrangeItem, start: number): boolean => origins.some((o) => o.profile === item.profile && o.service === item.service && o.start === start);
-  // Upper bound on further stays: items left that could still land on an origin.
-  const canStay = order.map((idx) => {
-    const item = items[idx];
-    return item !== undefined && origins.some((o) => o.profile === item.profile && o.service === item.service) ? 1 : 0;
-  });
+  // Per item: a bit per start where an origin of its service and profile lies.
+  const originBits = items.map((item) => origins.reduce((bits, o) => (o.profile === item.profile && o.service === item.service ? bits | (1 << o.start) : bits), 0));
   const stayBound = new Array<number>(order.length + 1).fill(0);
-  for (let k = order.length - 1; k >= 0; k--) stayBound[k] = (stayBound[k + 1] ?? 0) + (canStay[k] ?? 0);
+  for (let k = order.length - 1; k >= 0; k--) stayBound[k] = (stayBound[k + 1] ?? 0) + ((originBits[order[k] ?? -1] ?? 0) !== 0 ? 1 : 0);
+  const full = geometry.fullMask;
+  // Per item, its positions in trial order: origins first, then the §1.8 preference (found early, they prune the rest).
+  const tries = items.map((item, idx) => {
+    const bits = originBits[idx] ?? 0;
+    const list = item.profile.positions.map((position) => ({ position, mask: item.profile.spec.wholeGpu ? full : position.mask, stay: ((bits >> position.start) & 1) === 1 }));
+    if (item.profile.preferHighStart) list.reverse();
+    return list.sort((x, y) => Number(y.stay) - Number(x.stay));
+  });
 
-  const chosen: (ProfilePosition | undefined)[] = new Array(items.length);
-  const chosenStart: number[] = new Array(order.length).fill(-1);
+  const chosen = new Array<ProfilePosition | undefined>(items.length);
+  const chosenStart = new Array<number>(order.length).fill(-1);
   let best: { positions: ProfilePosition[]; stays: number; overlaps: number; quality: number } | undefined;
   let nodes = 0;
-  const full = geometry.fullMask;
   const search = (k: number, used: number, stays: number, overlaps: number, meUsed: boolean): void => {
     if (++nodes > MAX_ARRANGE_NODES) return;
-    if (best !== undefined && (stays + (stayBound[k] ?? 0) < best.stays || (stays + (stayBound[k] ?? 0) === best.stays && overlaps > best.overlaps))) return;
+    const bound = stays + (stayBound[k] ?? 0);
+    if (best !== undefined && (bound < best.stays || (bound === best.stays && overlaps > best.overlaps))) return;
     const idx = order[k];
     if (idx === undefined) {
       const quality = geometry.quality[used & full] ?? 0;
@@ -189,20 +214,10 @@ export function arrange(geometry: ModelGeometry, pinnedMask: number, pinnedMe: b
       return;
     }
     const item = items[idx];
-    if (item === undefined) return;
-    if (item.profile.spec.mediaExtensions && meUsed) return;
-    const positions = item.profile.positions;
+    if (item === undefined || (item.profile.spec.mediaExtensions && meUsed)) return;
     const minStart = sameAsPrevious[k] === true ? (chosenStart[k - 1] ?? -1) : -1;
-    // Stays first, then the §1.8 preference, so good arrangements are found early and prune the rest.
-    const tryOrder = positions.map((_, j) => j);
-    if (item.profile.preferHighStart) tryOrder.reverse();
-    tryOrder.sort((a, b) => Number(originAt(item, positions[b]?.start ?? -1)) - Number(originAt(item, positions[a]?.start ?? -1)));
-    for (const j of tryOrder) {
-      const position = positions[j];
-      if (position === undefined || position.start <= minStart) continue;
-      const mask = item.profile.spec.wholeGpu ? full : position.mask;
-      if ((mask & used) !== 0) continue;
-      const stay = originAt(item, position.start);
+    for (const { position, mask, stay } of tries[idx] ?? []) {
+      if (position.start <= minStart || (mask & used) !== 0) continue;
       const overlap = item.running && !stay && (mask & heldMask) !== 0;
       if (overlap && strict) continue;
       chosen[idx] = position;
