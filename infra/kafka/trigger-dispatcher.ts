@@ -10,9 +10,10 @@
  * the whole partition; since all records of a key share a partition, per-key order is the same
  * guarantee, and keys that merely hash to one partition no longer wait for each other (a fetch
  * cycle of kafkajs waits for its slowest batch, so this is what keeps latency low under load).
- * An unordered Trigger delivers a fetched batch concurrently. Either way offsets are committed in order and
- * only for records that are done, every `commitIntervalMs`, so a crash redelivers at most the
- * records after the last commit: at least once, which the idempotent handlers absorb.
+ * An unordered Trigger delivers fetched records concurrently. Deliveries run in the background while
+ * the fetch loop goes on (up to `maxInFlight` records); offsets are committed in order and only
+ * for records that are done, every `commitIntervalMs`, so a crash redelivers at most the records
+ * after the last commit: at least once, which the idempotent handlers absorb.
  *
  * A new group starts at the topic's end (Knative's InitOffsets, §1.8): its committed offsets are
  * set to the latest ones before it joins, so it sees exactly the events published after start().
@@ -32,9 +33,20 @@ export interface KafkaTuning {
   readonly heartbeatIntervalMs: number;
   /** How often done offsets are committed (also on a clean stop). */
   readonly commitIntervalMs: number;
+  /** Records fetched but not yet finished, at most (the fetch loop waits beyond it). */
+  readonly maxInFlight: number;
 }
 
-export const DEFAULT_TUNING: KafkaTuning = { maxWaitTimeInMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, commitIntervalMs: 50 };
+export const DEFAULT_TUNING: KafkaTuning = { maxWaitTimeInMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, commitIntervalMs: 50, maxInFlight: 1000 };
+
+/** How long a clean stop waits for deliveries under way before its last commit. */
+const STOP_DRAIN_MS = 10_000;
+
+interface Tracked {
+  readonly offset: string;
+  finished: boolean;
+  ok: boolean;
+}
 
 /** A record written to a dead-letter topic: the original, plus the knativeerror* extensions. */
 export interface KafkaDeadLetter {
@@ -74,6 +86,13 @@ export class TriggerDispatcher {
   private readonly committed = new Map<number, bigint>();
   private commitTimer: NodeJS.Timeout | null = null;
   private inFlight = 0;
+  /** Records fetched and not yet finished, and per partition in offset order. */
+  private outstanding = 0;
+  private readonly tracked = new Map<number, Tracked[]>();
+  /** Last record of each key still under way (ordered Triggers). */
+  private readonly tails = new Map<string, Promise<boolean>>();
+  /** Fetch loops waiting for room under maxInFlight. */
+  private readonly waiters: (() => void)[] = [];
   private stopping = false;
 
   constructor(private readonly deps: DispatcherDeps) {}
@@ -103,26 +122,27 @@ export class TriggerDispatcher {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: false });
-    {
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.deps.partitions,
-        eachBatch: async (payload) => {
-          const { batch } = payload;
-          const heartbeat = (): Promise<void> => payload.heartbeat();
-          if (this.stopping || batch.messages.length === 0) return;
-          const completed = await Promise.all(trigger.ordered ? this.chainedByKey(batch.messages, heartbeat) : batch.messages.map((m) => this.handle(m, heartbeat)));
-          // Offsets stay in order: only the records before the first unfinished one are done.
-          const firstUnfinished = completed.indexOf(false);
-          const lastDone = firstUnfinished === -1 ? batch.messages.at(-1) : batch.messages[firstUnfinished - 1];
-          if (lastDone) {
-            payload.resolveOffset(lastDone.offset); // kafkajs' fetch position; commits are ours (markDone)
-            this.markDone(batch.partition, lastDone.offset);
-          }
-        },
-      });
-    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.deps.partitions,
+      // The batch is handed over and the fetch loop goes on at once: deliveries complete in the
+      // background (a fetch cycle of kafkajs would otherwise wait for the slowest delivery of the
+      // batch, replies included). Commits follow completion, in offset order, in markFinished.
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const heartbeat = (): Promise<void> => payload.heartbeat();
+        for (const message of batch.messages) {
+          if (this.stopping) return;
+          const entry = this.track(batch.partition, message.offset);
+          const run = trigger.ordered ? this.chainByKey(message, heartbeat) : this.handle(message, heartbeat);
+          void run.then((ok) => this.markFinished(batch.partition, entry, ok));
+          payload.resolveOffset(message.offset); // kafkajs' fetch position; commits are ours
+          // Back-pressure: no more than maxInFlight records between fetch and completion.
+          while (this.outstanding >= tuning.maxInFlight && !this.stopping) await new Promise<void>((r) => this.waiters.push(r));
+        }
+      },
+    });
     this.commitTimer = setInterval(() => void this.commit(), tuning.commitIntervalMs);
     this.commitTimer.unref();
     await joined;
@@ -130,7 +150,7 @@ export class TriggerDispatcher {
 
   /** True when every record before `ends` (partition → end offset) has been handled. */
   caughtUp(ends: ReadonlyMap<number, bigint>): boolean {
-    if (this.inFlight > 0) return false;
+    if (this.outstanding > 0) return false;
     for (const [partition, end] of ends) {
       if (end > (this.done.get(partition) ?? this.startOffsets.get(partition) ?? end)) return false;
     }
@@ -150,6 +170,9 @@ export class TriggerDispatcher {
       return;
     }
     await consumer.stop().catch(() => undefined);
+    // Deliveries under way finish (or give up at their next attempt: stopping) before the last commit.
+    const deadline = Date.now() + STOP_DRAIN_MS;
+    while (this.outstanding > 0 && Date.now() < deadline) await new Promise<void>((r) => setTimeout(r, 20));
     await this.commit(consumer);
     await consumer.disconnect().catch(() => undefined);
   }
@@ -176,16 +199,39 @@ export class TriggerDispatcher {
     }
   }
 
-  /** One chain per record key: a record starts when the previous one of its key is done. */
-  private chainedByKey(messages: readonly KafkaMessage[], heartbeat: () => Promise<void>): Promise<boolean>[] {
-    const tails = new Map<string, Promise<boolean>>();
-    return messages.map((m) => {
-      const key = m.key?.toString() ?? '';
-      // A record whose predecessor was not finished (stopping) is not started either.
-      const next = (tails.get(key) ?? Promise.resolve(true)).then((ok) => (ok ? this.handle(m, heartbeat) : false));
-      tails.set(key, next);
-      return next;
+  /**
+   * One chain per record key, across batches: a record starts when the previous one of its key is done.
+   * A record whose predecessor was not finished (stopping) is not started either.
+   */
+  private chainByKey(message: KafkaMessage, heartbeat: () => Promise<void>): Promise<boolean> {
+    const key = message.key?.toString() ?? '';
+    const next = (this.tails.get(key) ?? Promise.resolve(true)).then((ok) => (ok ? this.handle(message, heartbeat) : false));
+    this.tails.set(key, next);
+    void next.then(() => {
+      if (this.tails.get(key) === next) this.tails.delete(key);
     });
+    return next;
+  }
+
+  /** Registers a fetched record of `partition`, in fetch (= offset) order. */
+  private track(partition: number, offset: string): Tracked {
+    const entry: Tracked = { offset, finished: false, ok: false };
+    let queue = this.tracked.get(partition);
+    if (queue === undefined) this.tracked.set(partition, (queue = []));
+    queue.push(entry);
+    this.outstanding++;
+    return entry;
+  }
+
+  /** A record is through: the partition's done offset advances over every finished record before it. */
+  private markFinished(partition: number, entry: Tracked, ok: boolean): void {
+    entry.finished = true;
+    entry.ok = ok;
+    this.outstanding--;
+    const queue = this.tracked.get(partition) ?? [];
+    // A record stopped before it was done (ok = false) blocks the offset: it is redelivered after a restart.
+    while (queue.length > 0 && queue[0]!.finished && queue[0]!.ok) this.markDone(partition, queue.shift()!.offset);
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   private markDone(partition: number, offset: string): void {
