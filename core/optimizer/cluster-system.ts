@@ -260,6 +260,24 @@ export class AllocationCache {
   }
 }
 
+/**
+ * When the SLOs need more than `maxReplicas` of every partition, the service still gets the most it may have:
+ * the partition that serves the highest rate at `maxReplicas` (rate per replica at the SLOs × replicas), capped
+ * there. Dropping the service instead would leave it on its current, smaller allocation while its queue grows.
+ * Cost and value are scaled like Inferno's best effort; `required` keeps the uncapped count (sloMet = false).
+ */
+function mostCapacityAt(candidates: readonly Candidate[], maxReplicas: number): Candidate[] {
+  let best: Candidate | undefined;
+  for (const c of candidates) {
+    const served = c.alloc.maxArrvRatePerReplica * maxReplicas;
+    const bestServed = best === undefined ? -1 : best.alloc.maxArrvRatePerReplica * maxReplicas;
+    if (served > bestServed || (served === bestServed && best !== undefined && c.alloc.cost / c.alloc.numReplicas < best.alloc.cost / best.alloc.numReplicas)) best = c;
+  }
+  if (best === undefined || maxReplicas < 1) return [];
+  const factor = f32(maxReplicas / best.alloc.numReplicas);
+  return [{ ...best, alloc: { ...best.alloc, numReplicas: maxReplicas, cost: f32(best.alloc.cost * factor), value: f32(best.alloc.value * factor) } }];
+}
+
 /** Inferno's `Server.Calculate` for every server, through the cache. */
 function candidatesOf(index: SystemIndex, cache: AllocationCache | undefined): ServerCandidates[] {
   return index.system.servers.map((server) => {
@@ -287,13 +305,15 @@ export function optimizeCluster(input: ClusterOptimizerInput, cache?: Allocation
   const { system, partitions } = buildClusterSystem(input);
   const index = indexSystem(system);
   const byService = new Map(input.services.map((s) => [s.service, s]));
+  const required = new Map<string, number>();
   const entries: ServerCandidates[] = candidatesOf(index, cache).map((e) => {
     const s = byService.get(e.server.name)!;
     const excluded = new Set((s.excluded ?? []).map((x) => partitionAcceleratorName(findGpuModel(x.gpuModel)?.name ?? x.gpuModel, x.profile)));
-    return { ...e, candidates: e.candidates.filter((c) => c.alloc.numReplicas <= s.maxReplicas && !excluded.has(c.alloc.accelerator)) };
+    const allowed = e.candidates.filter((c) => !excluded.has(c.alloc.accelerator));
+    for (const c of allowed) required.set(`${e.server.name}\u0000${c.alloc.accelerator}`, c.alloc.numReplicas);
+    const within = allowed.filter((c) => c.alloc.numReplicas <= s.maxReplicas);
+    return { ...e, candidates: within.length > 0 ? within : mostCapacityAt(allowed, s.maxReplicas) };
   });
-  const required = new Map<string, number>();
-  for (const e of entries) for (const c of e.candidates) required.set(`${e.server.name}\u0000${c.alloc.accelerator}`, c.alloc.numReplicas);
 
   let allocations: Map<string, Allocation>;
   let gpusLeft: ReadonlyMap<string, number>;

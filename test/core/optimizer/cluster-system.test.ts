@@ -135,6 +135,12 @@ describe('core/optimizer/cluster-system', () => {
     expect(optimizeCluster(input([service(MODELS.gpt2, 8, { maxReplicas: 1 })])).targets.get('gpt2')).to.include({ replicas: 1, profile: 'gpu' });
   });
 
+  it('gives a service whose SLOs need more than maxReplicas the partition serving the most at maxReplicas, marked short', () => {
+    const t = optimizeCluster(input([service(MODELS.llama8b, 30, { maxReplicas: 2 })], 8)).targets.get('meta-llama-3-8b')!;
+    expect(t).to.include({ profile: 'gpu', replicas: 2, sloMet: false });
+    expect(t.requiredReplicas).to.be.above(2);
+  });
+
   it('prefers staying put: the transition penalty keeps the current slice when it is as good', () => {
     const cur = { gpuModel: A100, profile: '2g.10gb', replicas: 1 };
     const sol = optimizeCluster(input([service(MODELS.gpt2, 0.5, { current: cur })], 4, { partitions: { mig: true } }));
