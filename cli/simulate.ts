@@ -80,7 +80,9 @@ export function runSimulate(argv: readonly string[]): void {
     sweep = points.flatMap((v) => runComparison({ ...common, scenario: withDelay(scenario, key, v), policies: swept }).map((result) => ({ parameter: key, value: v, result })));
   }
   const out = resolve(values.out ?? join('sim-reports', scenario.name));
-  const command = ['ssis simulate', ...argv.filter((a) => !a.startsWith('--out')).map((a) => (/\s/.test(a) ? `"${a}"` : a))].join(' ');
+  // The report names the command that made it, without where it was written (--out <dir> or --out=<dir>).
+  const shown = argv.filter((a, i) => !a.startsWith('--out') && argv[i - 1] !== '--out');
+  const command = ['ssis simulate', ...shown.map((a) => (/\s/.test(a) ? `"${a}"` : a))].join(' ');
   const written = writeFiles(out, renderReport({ scenario, results, ...(sweep ? { sweep } : {}), command }));
   const simulated = results.reduce((n, r) => n + r.requests, 0) + (sweep ?? []).reduce((n, s) => n + s.result.requests, 0);
   process.stdout.write(`${comparisonTable(results)}\n\n${simulated} simulated requests in ${((Date.now() - started) / 1000).toFixed(1)} s wall\nreport: ${written[0]}\n`);
