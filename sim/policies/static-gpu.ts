@@ -9,7 +9,15 @@ export function staticGpuPolicy(): SimPolicy {
     title: 'full GPU per model, static',
     intervalSec: null,
     needsPlaceability: false,
-    initial: (ctx) => ctx.services.map((s) => ({ service: s.name, gpuModel: wholeGpuModelFor(ctx, s.name), profile: WHOLE_GPU_PROFILE, replicas: s.staticGpus })),
+    initial: (ctx) => {
+      // Services fill the GPU models in scenario order, so a mixed cluster is used whole.
+      const taken = new Map<string, number>();
+      return ctx.services.map((s) => {
+        const gpuModel = wholeGpuModelFor(ctx, s.name, s.staticGpus, taken);
+        taken.set(gpuModel, (taken.get(gpuModel) ?? 0) + s.staticGpus);
+        return { service: s.name, gpuModel, profile: WHOLE_GPU_PROFILE, replicas: s.staticGpus };
+      });
+    },
     decide: () => [],
   };
 }
