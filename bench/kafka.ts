@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   if (isKafkaUrl(configured)) {
     brokers = parseKafkaUrl(configured);
   } else {
-    local = await startLocalKafka({ heapMb: 1024, jvm: 'throughput' });
+    local = await startLocalKafka({ heapMb: 1024, jvm: (process.env['BENCH_JVM'] as 'throughput' | 'start-up' | undefined) ?? 'start-up' });
     brokers = [local.bootstrap];
   }
   try {
