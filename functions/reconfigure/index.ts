@@ -198,7 +198,10 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       const targets = plan.gpus.filter((g) => plan.changed.includes(`${g.node}/gpu${g.index}`)).map((g) => ({ ...g, instances: g.instances.map((i) => ({ ...i, owner: rename(i.owner) })) }));
       cluster.applyGpuLayouts(targets);
       after = cluster.gpus();
-      if (!sameRevision) cluster.createRevision(d.service, { name: revision, profile: d.target.profile, gpuModel: d.target.gpuModel, decisionId: d.decisionId });
+      if (!sameRevision) {
+        // The decided batch size goes with the revision, as vLLM's --max-num-seqs goes with a Knative revision's args.
+        cluster.createRevision(d.service, { name: revision, profile: d.target.profile, gpuModel: d.target.gpuModel, decisionId: d.decisionId, ...(d.target.maxBatchSize === undefined ? {} : { maxBatchSize: d.target.maxBatchSize }) });
+      }
       slices = plan.placements
         .filter((p) => p.service === revision)
         .map((p) => ({ node: p.node, gpu: p.gpuIndex, gpuModel: p.gpuModel, profile: p.profile, start: p.start, sliceId: p.instanceId, replica: p.replica, action: p.action }));

@@ -27,6 +27,8 @@ export interface RevisionView {
   readonly profile: string;
   readonly gpuModel: string;
   readonly decisionId: string;
+  /** Most requests a replica batches (vLLM `--max-num-seqs`); absent = the model's catalog limit. */
+  readonly maxBatchSize?: number;
   readonly replicas: readonly ReplicaView[];
 }
 
@@ -74,7 +76,7 @@ export interface ClusterPort {
    */
   beginDecision(service: string, decisionId: string, fromGeneration: number): boolean;
   endRollout(service: string, decisionId: string): void;
-  createRevision(service: string, revision: { name: string; profile: string; gpuModel: string; decisionId: string }): void;
+  createRevision(service: string, revision: { name: string; profile: string; gpuModel: string; decisionId: string; maxBatchSize?: number }): void;
   /** Starts a replica on a slice and resolves when it is ready (model loaded). Idempotent per id. */
   startReplica(service: string, revision: string, replica: { id: string; sliceId: string; node: string; gpu: number }): Promise<ReplicaView>;
   /** Drains a replica (in-flight requests finish), stops it and frees its slice. */

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { ModelCatalog } from '../../core/catalog/model-catalog';
 import { engineConfigFor } from '../../core/catalog/engine-config';
+import type { EngineConfig } from '../../core/perf/batching-engine';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
@@ -48,6 +49,7 @@ interface Revision {
   profile: string;
   gpuModel: string;
   decisionId: string;
+  maxBatchSize?: number;
   replicas: Map<string, Replica>;
 }
 
@@ -145,7 +147,7 @@ export class SimulatedCluster implements ClusterPort {
     this.changed(s);
   }
 
-  createRevision(service: string, r: { name: string; profile: string; gpuModel: string; decisionId: string }): void {
+  createRevision(service: string, r: { name: string; profile: string; gpuModel: string; decisionId: string; maxBatchSize?: number }): void {
     const s = this.require(service);
     if (s.revisions.has(r.name)) return;
     s.revisions.set(r.name, { ...r, replicas: new Map() });
@@ -166,7 +168,7 @@ export class SimulatedCluster implements ClusterPort {
     replica.started = (async () => {
       const server = new EmulatedInferenceServer({
         modelId: s.modelId,
-        engine: engineConfigFor(spec, rev.gpuModel, rev.profile),
+        engine: withBatchLimit(engineConfigFor(spec, rev.gpuModel, rev.profile), rev.maxBatchSize),
         maxModelLen: spec.maxModelLen,
         defaultMaxNewTokens: spec.defaultMaxNewTokens,
       });
@@ -331,6 +333,7 @@ function view(s: Service): ServiceView {
     profile: r.profile,
     gpuModel: r.gpuModel,
     decisionId: r.decisionId,
+    ...(r.maxBatchSize === undefined ? {} : { maxBatchSize: r.maxBatchSize }),
     replicas: [...r.replicas.values()].map(replicaView),
   }));
   return { name: s.name, modelId: s.modelId, generation: s.generation, revisions, traffic: [...s.traffic], condition: s.condition, rollout: s.rollout };
@@ -338,4 +341,9 @@ function view(s: Service): ServiceView {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The revision's batch limit (the decided `maxBatchSize`), never above what the engine allows. */
+function withBatchLimit(engine: EngineConfig, maxBatchSize: number | undefined): EngineConfig {
+  return maxBatchSize === undefined ? engine : { ...engine, maxBatchSize: Math.max(1, Math.min(engine.maxBatchSize, maxBatchSize)) };
 }

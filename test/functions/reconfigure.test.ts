@@ -88,6 +88,19 @@ describe('functions/reconfigure', () => {
       expect(h.publisher.events, 'the event is the reply, not published').to.deep.equal([]);
     });
 
+    it('gives the new revision the decided batch size, and its replicas run with it', async () => {
+      setup(1);
+      cluster.ensureService('gpt2', MODELS.gpt2);
+      const ev = decided({ action: 'cold-start', from: 0, profile: '1g.5gb', replicas: 1 });
+      const withBatch = { ...ev, data: { ...ev.data, target: { ...ev.data.target, maxBatchSize: 6 } } };
+      const d = sliceData(await fn.onEvent(withBatch, h.ctx));
+      expect(service(cluster, 'gpt2').revisions[0]).to.include({ name: d.revision, maxBatchSize: 6 });
+      const slice = d.slices[0]!;
+      const replica = await cluster.startReplica('gpt2', d.revision, { id: slice.replica, sliceId: slice.sliceId, node: slice.node, gpu: slice.gpu });
+      const info = (await (await fetch(`${replica.url!}/info`)).json()) as { max_batch_size: number };
+      expect(info.max_batch_size).to.equal(6);
+    });
+
     it('places a 7g.40gb cold start on the first GPU with no owned slice', async () => {
       setup(2);
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
