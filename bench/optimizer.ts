@@ -18,6 +18,7 @@ import { optimizeCluster, type ClusterService } from '../core/optimizer/cluster-
 import { configurationFrom } from '../infra/config/from-configmaps';
 import { loadManifests } from '../infra/knative/manifests';
 import { loadInfernoFolder } from '../infra/optimizer/inferno-files';
+import { prng } from './mig-instances';
 
 const REF = join(__dirname, '../../shared/reference/inferno');
 const N = Number(process.env['BENCH_N'] ?? 30);
@@ -25,18 +26,6 @@ const MILP_TIME_LIMIT_SEC = 30;
 
 function loadDataset(dir: string): InfernoSystem {
   return loadInfernoFolder(join(REF, dir), { includeSystemData: false });
-}
-
-/** mulberry32: small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Synthetic instance with α/β/γ in the ranges of sample-data/large (α 3–490 ms, β 0.011–7 ms, γ 0.0003–0.22 ms). */

@@ -15,7 +15,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Registry, type Counter, type Histogram } from 'prom-client';
+import { createBrokerMetrics } from './broker-metrics';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { asSsisError } from '../../core/errors';
@@ -85,14 +86,7 @@ export class EmbeddedBroker implements BrokerPublish {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.registry.setDefaultLabels({ broker: `${opts.manifests.broker.namespace}/${opts.manifests.broker.name}` });
-    const r = [this.registry];
-    this.ingested = new Counter({ name: 'ssis_broker_events_total', help: 'Events stored by the broker, by type.', labelNames: ['type'], registers: r });
-    this.deliveries = new Counter({ name: 'ssis_broker_deliveries_total', help: 'Trigger deliveries by outcome (ok, retry, dead_letter, dropped).', labelNames: ['trigger', 'outcome'], registers: r });
-    this.deliveryLatency = new Histogram({
-      name: 'ssis_broker_delivery_duration_seconds', help: 'From storing an event to its successful delivery to one Trigger.', labelNames: ['trigger'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r,
-    });
+    ({ ingested: this.ingested, deliveries: this.deliveries, deliveryLatency: this.deliveryLatency } = createBrokerMetrics(this.registry, opts.manifests));
   }
 
   get path(): string {

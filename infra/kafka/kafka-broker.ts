@@ -13,7 +13,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Registry, type Counter, type Histogram } from 'prom-client';
+import { createBrokerMetrics } from '../broker/broker-metrics';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { asSsisError, SsisError } from '../../core/errors';
@@ -83,14 +84,7 @@ export class KafkaBroker implements BrokerPublish {
       // A broker restart takes a few seconds: keep retrying for about half a minute.
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 20 },
     });
-    this.registry.setDefaultLabels({ broker: `${opts.manifests.broker.namespace}/${opts.manifests.broker.name}` });
-    const r = [this.registry];
-    this.ingested = new Counter({ name: 'ssis_broker_events_total', help: 'Events stored by the broker, by type.', labelNames: ['type'], registers: r });
-    this.deliveries = new Counter({ name: 'ssis_broker_deliveries_total', help: 'Trigger deliveries by outcome (ok, retry, dead_letter, dropped).', labelNames: ['trigger', 'outcome'], registers: r });
-    this.deliveryLatency = new Histogram({
-      name: 'ssis_broker_delivery_duration_seconds', help: 'From the event time to its successful delivery to one Trigger.', labelNames: ['trigger'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r,
-    });
+    ({ ingested: this.ingested, deliveries: this.deliveries, deliveryLatency: this.deliveryLatency } = createBrokerMetrics(this.registry, opts.manifests));
   }
 
   get path(): string {

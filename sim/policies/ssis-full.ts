@@ -9,11 +9,10 @@
  * port (the MIG planner when present, else first-fit).
  */
 import { AllocationCache, allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
-import { coldStartTarget } from '../../core/scaling/cold-start';
 import { clusterServiceOf, infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
 import { EMPTY_MEMORY, ladderOnDecision, ladderOnPlacementFailed, ladderOnRolloutCompleted, type LadderMemory } from '../../core/scaling/ladder';
-import { SsisError } from '../../core/errors';
 import { infernoBackoffKey, ladderSettingsFor } from '../../functions/evaluate/index';
+import { coldStartAllocations } from './cold-start';
 import type { PolicyContext, ScaleCommand, SimPolicy } from './port';
 
 export function ssisFullPolicy(intervalSec: number): SimPolicy {
@@ -59,13 +58,7 @@ export function ssisFullPolicy(intervalSec: number): SimPolicy {
     title: 'SSIS full: optimizer + MIG placement',
     intervalSec,
     needsPlaceability: false,
-    initial(ctx) {
-      return ctx.services.map((s) => {
-        const target = coldStartTarget(ctx.spec(s.name), ctx.gpuModels, (g, p) => ctx.placeable(g, p));
-        if (!target) throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `no tier of the cluster serves ${s.model} (service ${s.name})`);
-        return { service: s.name, gpuModel: target.gpuModel, profile: target.profile, replicas: ctx.config.scaler.minReplicas };
-      });
-    },
+    initial: coldStartAllocations,
     decide(ctx, samples, nowMs) {
       const sc = ctx.config.scaler;
       const settings: InfernoPolicySettings = { stabilizationWindowMs: sc.stabilizationWindowSec * 1000, upCooldownMs: sc.upCooldownSec * 1000, pendingTimeoutMs: sc.pendingTimeoutSec * 1000 };

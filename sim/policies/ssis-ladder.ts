@@ -6,11 +6,10 @@
  */
 import type { Clock } from '../../core/common/ports';
 import { sequentialIds } from '../../core/common/ports';
-import { coldStartTarget } from '../../core/scaling/cold-start';
 import { EMPTY_MEMORY, ladderOnDecision, ladderOnPlacementFailed, ladderOnRolloutCompleted, ladderStep, type LadderMemory } from '../../core/scaling/ladder';
-import { SsisError } from '../../core/errors';
 import type { MetricsSampled } from '../../events/metrics-sampled';
 import { ladderSettingsFor, type EvaluateDeps } from '../../functions/evaluate/index';
+import { coldStartAllocations } from './cold-start';
 import type { PolicyContext, ScaleCommand, SimPolicy } from './port';
 
 export function ladderPolicy(intervalSec: number): SimPolicy {
@@ -24,13 +23,7 @@ export function ladderPolicy(intervalSec: number): SimPolicy {
     title: 'SSIS tier ladder',
     intervalSec,
     needsPlaceability: true,
-    initial(ctx) {
-      return ctx.services.map((s) => {
-        const target = coldStartTarget(ctx.spec(s.name), ctx.gpuModels, (g, p) => ctx.placeable(g, p));
-        if (!target) throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `no tier of the cluster serves ${s.model} (service ${s.name})`);
-        return { service: s.name, gpuModel: target.gpuModel, profile: target.profile, replicas: ctx.config.scaler.minReplicas };
-      });
-    },
+    initial: coldStartAllocations,
     decide(ctx, samples, nowMs) {
       now = nowMs;
       const d = deps(ctx);
