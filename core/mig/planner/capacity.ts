@@ -27,6 +27,8 @@ export interface CapacityTable {
    * addable afterwards), then most left placeable. `fitKey` is that order as one number.
    */
   fitOrder(profileIndex: number): readonly { readonly mask: number; readonly fitKey: number }[];
+  /** fitOrder's `fitKey` by occupied mask, -1 where the profile has no free start. */
+  fitKeys(profileIndex: number): Float64Array;
 }
 
 /** Adds one instance of profile `index` to packed counts. */
@@ -79,7 +81,16 @@ export function capacityTable(geometry: ModelGeometry): CapacityTable {
 
   const bestMemo = new Map<number, number>();
   const fitOrders = new Map<number, { mask: number; fitKey: number }[]>();
+  const fitKeyArrays = new Map<number, Float64Array>();
   const table: CapacityTable = {
+    fitKeys(profileIndex) {
+      const known = fitKeyArrays.get(profileIndex);
+      if (known !== undefined) return known;
+      const keys = new Float64Array(full + 1).fill(-1);
+      for (const { mask, fitKey } of table.fitOrder(profileIndex)) keys[mask] = fitKey;
+      fitKeyArrays.set(profileIndex, keys);
+      return keys;
+    },
     fitOrder(profileIndex) {
       const known = fitOrders.get(profileIndex);
       if (known !== undefined) return known;
@@ -172,20 +183,25 @@ const MAX_ARRANGE_NODES = 20_000;
  * Undefined when the items do not fit.
  */
 export function arrange(geometry: ModelGeometry, pinnedMask: number, pinnedMe: boolean, items: readonly ArrangeItem[], origins: readonly Origin[], heldMask: number, strict: boolean): Arrangement | undefined {
+  // Per item: a bit per start where an origin of its service and profile lies.
+  const originBits = items.map((item) => origins.reduce((bits, o) => (o.profile === item.profile && o.service === item.service ? bits | (1 << o.start) : bits), 0));
+  // Items that can stay nowhere here differ only by profile and kind: their service is irrelevant to the search.
+  const classOf = items.map((item, i) => ((originBits[i] ?? 0) === 0 ? '' : item.service));
   const order = items.map((_, i) => i).sort((a, b) => {
     const x = items[a];
     const y = items[b];
     if (x === undefined || y === undefined) return 0;
-    return y.profile.size - x.profile.size || x.profile.name.localeCompare(y.profile.name) || x.service.localeCompare(y.service) || Number(y.running) - Number(x.running);
+    const cx = classOf[a] ?? '';
+    const cy = classOf[b] ?? '';
+    return y.profile.size - x.profile.size || x.profile.name.localeCompare(y.profile.name) || (cx < cy ? -1 : cx > cy ? 1 : 0) || Number(y.running) - Number(x.running);
   });
-  // Interchangeable neighbours (same profile, service and kind) take increasing starts: no symmetric repeats.
+  // Interchangeable neighbours (same profile, class and kind) take increasing starts: no symmetric repeats.
   const sameAsPrevious = order.map((idx, k) => {
-    const prev = items[order[k - 1] ?? -1];
+    const prevIdx = order[k - 1] ?? -1;
+    const prev = items[prevIdx];
     const cur = items[idx];
-    return k > 0 && prev !== undefined && cur !== undefined && prev.profile === cur.profile && prev.service === cur.service && prev.running === cur.running;
+    return k > 0 && prev !== undefined && cur !== undefined && prev.profile === cur.profile && classOf[prevIdx] === classOf[idx] && prev.running === cur.running;
   });
-  // Per item: a bit per start where an origin of its service and profile lies.
-  const originBits = items.map((item) => origins.reduce((bits, o) => (o.profile === item.profile && o.service === item.service ? bits | (1 << o.start) : bits), 0));
   const stayBound = new Array<number>(order.length + 1).fill(0);
   for (let k = order.length - 1; k >= 0; k--) stayBound[k] = (stayBound[k + 1] ?? 0) + ((originBits[order[k] ?? -1] ?? 0) !== 0 ? 1 : 0);
   const full = geometry.fullMask;
@@ -201,6 +217,7 @@ export function arrange(geometry: ModelGeometry, pinnedMask: number, pinnedMe: b
   const chosenStart = new Array<number>(order.length).fill(-1);
   let best: { positions: ProfilePosition[]; stays: number; overlaps: number; quality: number } | undefined;
   let nodes = 0;
+  const visited = new Map<number, { stays: number; overlaps: number }>();
   const search = (k: number, used: number, stays: number, overlaps: number, meUsed: boolean): void => {
     if (++nodes > MAX_ARRANGE_NODES) return;
     const bound = stays + (stayBound[k] ?? 0);
@@ -216,6 +233,12 @@ export function arrange(geometry: ModelGeometry, pinnedMask: number, pinnedMe: b
     const item = items[idx];
     if (item === undefined || (item.profile.spec.mediaExtensions && meUsed)) return;
     const minStart = sameAsPrevious[k] === true ? (chosenStart[k - 1] ?? -1) : -1;
+    // The rest of the search depends only on (k, used, minStart, meUsed): a state reached before
+    // with at least as many stays and no more overlaps cannot lead anywhere better.
+    const state = ((k * 256 + (used & 255)) * 16 + (minStart + 1)) * 2 + (meUsed ? 1 : 0);
+    const seen = visited.get(state);
+    if (seen !== undefined && seen.stays >= stays && seen.overlaps <= overlaps) return;
+    visited.set(state, { stays, overlaps });
     for (const { position, mask, stay } of tries[idx] ?? []) {
       if (position.start <= minStart || (mask & used) !== 0) continue;
       const overlap = item.running && !stay && (mask & heldMask) !== 0;

@@ -15,7 +15,7 @@
  * Every choice is made tightest-first (best fit), which is what keeps the GPU count low; draining
  * whole GPUs afterwards (consolidate) lowers it further.
  */
-import { addCount, arrange, capacityTable, removeCount, type ArrangeItem, type CapacityTable, type Origin } from './capacity.js';
+import { addCount, arrange, capacityTable, removeCount, type ArrangeItem, type Arrangement, type CapacityTable, type Origin } from './capacity.js';
 import type { Problem, Service } from './problem.js';
 import { compareKeys } from './search.js';
 import type { ProfileGeometry, ProfilePosition } from './tables.js';
@@ -66,9 +66,11 @@ export interface PackOptions {
   readonly drainTrials: number;
   /** Drain attempts of one consolidation round. */
   readonly consolidateTrials: number;
+  /** Make room by moving the cheapest set of up to three replicas off a GPU (small clusters), not one. */
+  readonly evictSubsets: boolean;
 }
 
-interface Choice {
+export interface Choice {
   readonly bin: Bin;
   readonly index: number;
   /** A direct position (index into profile.positions), or undefined: re-lay the bin out. */
@@ -95,6 +97,8 @@ export class Packer {
   /** Per model table: unused GPUs. */
   private readonly unused = new Map<CapacityTable, Set<Bin>>();
   private undo: Map<Bin, Saved> | null = null;
+  /** arrange() results by GPU and canonical multiset (null: does not fit); the search revisits states often. */
+  private readonly arrangeMemo = new Map<string, Arrangement | null>();
 
   constructor(readonly builder: PlanBuilder, readonly problem: Problem, readonly options: PackOptions) {
     this.bins = builder.gpus.map((gpu) => {
@@ -268,6 +272,23 @@ export class Packer {
       this.profilesOnTable(item, table).forEach((profile, rank) => {
         const index = table.indexOf(profile);
         const prefix = ((profile.size * 8) / table.geometry.memorySlots) * 16 + rank;
+        const consider = (key: number, set: ReadonlySet<Bin>): void => {
+          for (const bin of set) {
+            if (excluded.has(bin) || !this.modelOk(item, bin) || (profile.spec.mediaExtensions && hasMe(bin))) continue;
+            if (best === undefined || key < best.key || (key === best.key && bin.gpu.order < best.bin.gpu.order)) best = { bin, index, key };
+          }
+        };
+        // Few distinct occupied masks (small clusters): look each up rather than walk every mask.
+        if (masks.size * 4 < table.fitOrder(index).length) {
+          const keys = table.fitKeys(index);
+          for (const [mask, set] of masks) {
+            const fitKey = keys[mask] ?? -1;
+            if (fitKey < 0) continue;
+            const key = prefix * 2 ** 27 + fitKey;
+            if (best === undefined || key <= best.key) consider(key, set);
+          }
+          return;
+        }
         let found: number | undefined;
         for (const { mask, fitKey } of table.fitOrder(index)) {
           // Equal keys compete on GPU order; a worse key ends the walk once something was found.
@@ -294,10 +315,18 @@ export class Packer {
 
   /** The items of a bin plus one more, as `arrange` wants them. */
   private arrangement(bin: Bin, extra: Omit<Slot, 'position'> | undefined): { slots: Omit<Slot, 'position'>[]; positions: readonly ProfilePosition[]; stays: number } | undefined {
-    const slots: Omit<Slot, 'position'>[] = [...bin.slots.map(({ item, profile, index }) => ({ item, profile, index })), ...(extra === undefined ? [] : [extra])];
-    const items: ArrangeItem[] = slots.map((s) => ({ profile: s.profile, service: s.item.service.name, running: s.item.origin !== null }));
-    const found = arrange(bin.gpu.geometry, bin.pinnedMask, bin.pinnedMe, items, bin.origins, bin.heldMask, this.options.strict);
-    return found === undefined ? undefined : { slots, positions: found.positions, stays: found.stays };
+    const unsorted: Omit<Slot, 'position'>[] = [...bin.slots.map(({ item, profile, index }) => ({ item, profile, index })), ...(extra === undefined ? [] : [extra])];
+    // Canonical order (the layout depends only on the multiset), so equal multisets share one search.
+    const keyed = unsorted.map((s) => ({ s, key: `${s.profile.name}|${s.item.service.name}|${s.item.origin !== null ? 1 : 0}` })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const slots = keyed.map((k) => k.s);
+    const memoKey = `${bin.gpu.order}:${keyed.map((k) => k.key).join(',')}`;
+    let found = this.arrangeMemo.get(memoKey);
+    if (found === undefined) {
+      const items: ArrangeItem[] = slots.map((s) => ({ profile: s.profile, service: s.item.service.name, running: s.item.origin !== null }));
+      found = arrange(bin.gpu.geometry, bin.pinnedMask, bin.pinnedMe, items, bin.origins, bin.heldMask, this.options.strict) ?? null;
+      this.arrangeMemo.set(memoKey, found);
+    }
+    return found === null ? undefined : { slots, positions: found.positions, stays: found.stays };
   }
 
   /** 2. Re-lay out a GPU in use to take the item: fewest origins lost, then tightest. */
@@ -335,7 +364,7 @@ export class Packer {
   }
 
   /** 3. An unused GPU: smallest share, preference rank, then the model with most unused GPUs, first GPU. */
-  private fresh(item: PackItem, only?: Bin): Choice | undefined {
+  fresh(item: PackItem, only?: Bin): Choice | undefined {
     let best: { choice: Choice; key: number[] } | undefined;
     for (const table of this.tablesInOrder) {
       const unused = this.unused.get(table);
@@ -361,7 +390,7 @@ export class Packer {
     return best?.choice;
   }
 
-  private settle(item: PackItem, choice: Choice): void {
+  settle(item: PackItem, choice: Choice): void {
     const profile = choice.bin.table.profiles[choice.index];
     const position = profile?.positions[choice.positionIndex ?? -1];
     if (profile === undefined || position === undefined) return;
@@ -369,7 +398,7 @@ export class Packer {
   }
 
   /** Puts the item on a GPU in use (direct, else rearranged); false when neither works. */
-  private placeOnUsed(item: PackItem, excluded: ReadonlySet<Bin>): boolean {
+  placeOnUsed(item: PackItem, excluded: ReadonlySet<Bin>): boolean {
     const choice = this.direct(item, excluded);
     if (choice !== undefined) {
       this.settle(item, choice);
@@ -449,7 +478,69 @@ export class Packer {
       this.settle(item, choice);
       return true;
     }
-    return this.options.allowMoves && (this.placeByEjecting(item) || this.placeByDraining(item));
+    if (!this.options.allowMoves) return false;
+    return (this.options.evictSubsets ? this.placeByEvicting(item) : this.placeByEjecting(item)) || this.placeByDraining(item);
+  }
+
+  /**
+   * Makes room on a GPU in use by moving up to three of its replicas elsewhere, choosing the set
+   * that disrupts fewest running replicas (new ones and already moved ones are free to go), then the
+   * fewest replicas: often far cheaper than emptying a whole GPU. Every GPU in use is considered.
+   */
+  private placeByEvicting(item: PackItem): boolean {
+    const candidates: { bin: Bin; index: number; evict: Slot[]; key: number[] }[] = [];
+    for (const bin of this.bins) {
+      if (!inUse(bin) || !this.modelOk(item, bin) || bin.slots.length === 0) continue;
+      const profiles = this.profilesFor(item, bin);
+      if (profiles.length === 0) continue;
+      const slots = bin.slots;
+      const n = slots.length;
+      const costOf = (slot: Slot): number => (slot.item.origin !== null && slot.item.origin.bin === bin && slot.item.origin.instance.start === slot.position.start ? 1 : 0);
+      let bestHere: { index: number; evict: Slot[]; key: number[] } | undefined;
+      for (let subset = 1; subset < 1 << n; subset++) {
+        if (popcount(subset) > 3) continue;
+        let counts = bin.counts;
+        let cost = 0;
+        let size = 0;
+        const evict: Slot[] = [];
+        for (let k = 0; k < n; k++) {
+          const slot = slots[k];
+          if (slot === undefined || ((subset >> k) & 1) === 0) continue;
+          counts = removeCount(counts, slot.index);
+          cost += costOf(slot);
+          size += slot.profile.size;
+          evict.push(slot);
+        }
+        profiles.forEach((profile, rank) => {
+          const index = bin.table.indexOf(profile);
+          if (!bin.table.holds(bin.pinnedMask, bin.pinnedMe, addCount(counts, index))) return;
+          const key = [cost, evict.length, rank, size];
+          if (bestHere === undefined || compareKeys(key, bestHere.key) < 0) bestHere = { index, evict, key };
+        });
+      }
+      if (bestHere !== undefined) candidates.push({ bin, ...bestHere, key: [...bestHere.key, bin.gpu.order] });
+    }
+    candidates.sort((a, b) => compareKeys(a.key, b.key));
+    for (const c of candidates.slice(0, this.options.drainTrials)) {
+      const profile = c.bin.table.profiles[c.index];
+      if (profile === undefined) continue;
+      this.checkpoint();
+      for (const e of c.evict) this.take(c.bin, e);
+      const layout = this.arrangement(c.bin, { item, profile, index: c.index });
+      let ok = layout !== undefined;
+      if (layout !== undefined) this.relayout(c.bin, layout.slots, layout.positions);
+      const away = new Set([c.bin]);
+      for (const e of c.evict) {
+        if (!ok) break;
+        ok = this.placeOnUsed(e.item, away) || this.settleFresh(e.item);
+      }
+      if (ok) {
+        this.commit();
+        return true;
+      }
+      this.rollback();
+    }
+    return false;
   }
 
   /**
