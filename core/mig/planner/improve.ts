@@ -5,10 +5,16 @@
  * off a few GPUs (and adds the unplaced ones), puts them back in a perturbed order with the same
  * greedy choices (repack.ts), and keeps the result when it is no worse by the objective
  * (unmet by priority level, GPUs, moves, fragmentation). Equal results are kept too, so the search
- * walks plateaus instead of stalling. Seeded: the same input always gives the same plan.
+ * walks plateaus instead of stalling. During the first RELAX_SHARE of the steps a result that
+ * costs up to MOVE_SLACK more moves is kept too when it fills the GPUs in use more unevenly (on the
+ * way to emptying one); the best by the objective is kept aside and the rest of the walk starts
+ * from it, so the answer is never worse than the best seen. Seeded: the same input always gives the same plan.
  */
 import type { Bin, Packer, PackItem } from './repack.js';
 import { compareKeys } from './search.js';
+
+/** Share of the ruin steps that start from a GPU a moved replica left or went to. */
+const MOVED_FOCUS = 0.3;
 
 /** mulberry32: a small seeded PRNG (deterministic plans). */
 function prng(seed: number): () => number {
@@ -99,6 +105,8 @@ export function returnHome(packer: Packer, unplacedIn: readonly PackItem[], leve
 function search(packer: Packer, unplacedIn: readonly PackItem[], levels: readonly number[], rnd: () => number, iterations: number, keyOf: typeof packingKey): PackItem[] {
   let unplaced = [...unplacedIn];
   let current = keyOf(packer, unplaced, levels);
+  let currentFill = packer.fill();
+  let best = { key: current, state: packer.snapshot(), unplaced };
   const none = new Set<Bin>();
   const candidates = packer.bins.filter((b) => b.origins.length + b.slots.length > 0 || b.pinnedCount === 0);
   const sizeOf = new Map<PackItem, number>();
@@ -110,13 +118,24 @@ function search(packer: Packer, unplacedIn: readonly PackItem[], levels: readonl
     }
     return s;
   };
+  const relaxUntil = Math.floor(iterations * RELAX_SHARE);
   for (let it = 0; it < iterations; it++) {
+    if (it === relaxUntil && compareKeys(best.key, current) < 0) {
+      // The rest of the walk starts from the best found and takes only steps no worse.
+      packer.restore(best.state);
+      current = best.key;
+      currentFill = packer.fill();
+      unplaced = best.unplaced;
+    }
     const used = candidates.filter((b) => b.slots.length > 0);
     if (used.length === 0) break;
     packer.checkpoint();
     const pool: PackItem[] = [];
     const ruined: Bin[] = [];
-    const first = used[Math.floor(rnd() * used.length)];
+    // Now and then a GPU that a moved replica left or went to: where moves can be taken back.
+    const movedBins = rnd() < MOVED_FOCUS ? used.filter((b) => b.stays < b.origins.length || b.slots.some((sl) => sl.item.origin !== null && sl.item.origin.bin !== b)) : [];
+    const from = movedBins.length > 0 ? movedBins : used;
+    const first = from[Math.floor(rnd() * from.length)];
     if (first === undefined) break;
     const k = 1 + Math.floor(rnd() * 3);
     ruined.push(first);
@@ -167,14 +186,38 @@ function search(packer: Packer, unplacedIn: readonly PackItem[], levels: readonl
     }
     if (ok) {
       const key = keyOf(packer, left, levels);
-      if (compareKeys(key, current) <= 0) {
+      const fill = packer.fill();
+      if (compareKeys(key, current) <= 0 || (it < relaxUntil && relaxed(key, current, best.key, fill, currentFill))) {
         packer.commit();
         current = key;
+        currentFill = fill;
         unplaced = left;
+        if (compareKeys(key, best.key) < 0) best = { key, state: packer.snapshot(), unplaced: left };
         continue;
       }
     }
     packer.rollback();
   }
+  // The walk may end on a relaxed step: the answer is always the best by the true objective.
+  if (compareKeys(best.key, current) < 0) {
+    packer.restore(best.state);
+    return best.unplaced;
+  }
   return unplaced;
+}
+
+/**
+ * A step that costs a few more moves but concentrates the GPUs in use (the way to emptying one is
+ * usually through such steps): same unmet, no more GPUs, moves at most MOVE_SLACK above the best
+ * found, and a strictly fuller packing.
+ */
+const MOVE_SLACK = 3;
+/** Share of the steps (the first ones) that may take relaxed steps; the rest start from the best found. */
+const RELAX_SHARE = 0.6;
+function relaxed(key: readonly number[], current: readonly number[], best: readonly number[], fill: number, currentFill: number): boolean {
+  const n = key.length - 4;
+  for (let i = 0; i < n; i++) if (key[i] !== current[i]) return false;
+  const gpus = key[n] ?? 0;
+  const moves = key[n + 1] ?? 0;
+  return gpus <= (current[n] ?? 0) && moves <= (best[n + 1] ?? 0) + MOVE_SLACK && fill > currentFill + 1e-9;
 }

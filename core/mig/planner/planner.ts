@@ -79,7 +79,7 @@ interface Packed {
  */
 function improveIterations(gpus: number): number {
   if (gpus > LARGE_CLUSTER) return 0;
-  return gpus <= 32 ? 300 : gpus <= 64 ? 150 : 80;
+  return gpus <= 32 ? 450 : gpus <= 64 ? 150 : 80;
 }
 
 interface PackedItems extends Packed {

@@ -54,7 +54,7 @@ export interface Bin {
   stays: number;
 }
 
-type Saved = Pick<Bin, 'slots' | 'mask' | 'counts' | 'stays'>;
+export type Saved = Pick<Bin, 'slots' | 'mask' | 'counts' | 'stays'>;
 
 export interface PackOptions {
   readonly allowMoves: boolean;
@@ -233,6 +233,27 @@ export class Packer {
     this.undo = null;
     if (undo === null) return;
     for (const [bin, saved] of undo) this.restoreIndex(bin, saved);
+  }
+
+  /** The whole packing's state (outside a trial), for restore(). */
+  snapshot(): Map<Bin, Saved> {
+    return new Map(this.bins.map((bin) => [bin, { slots: bin.slots, mask: bin.mask, counts: bin.counts, stays: bin.stays }]));
+  }
+
+  /** Back to a snapshot (outside a trial). */
+  restore(snapshot: ReadonlyMap<Bin, Saved>): void {
+    for (const [bin, saved] of snapshot) if (bin.slots !== saved.slots || bin.mask !== saved.mask) this.restoreIndex(bin, saved);
+  }
+
+  /** How concentrated the occupied slots are (sum of squared fill per GPU in use): higher means closer to emptying one. */
+  fill(): number {
+    let f = 0;
+    for (const bin of this.bins) {
+      if (!inUse(bin)) continue;
+      const u = popcount(bin.mask) / bin.gpu.geometry.memorySlots;
+      f += u * u;
+    }
+    return f;
   }
 
   // ---- choosing where an item goes ----
