@@ -8,17 +8,9 @@ import { getGpuModel } from '../core/mig/geometry';
 import { instanceId, slotMask, type GpuState, type MigInstance } from '../core/mig/layout';
 import type { PlannerInput, ServiceDemand } from '../core/mig/planner/types';
 
-/** mulberry32: small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../core/common/prng';
+
+export { prng };
 
 const MODELS = ['A100-SXM4-40GB', 'A100-SXM4-80GB', 'H100-80GB', 'H200-141GB', 'A30-24GB'] as const;
 /** Memory needs (GiB) and how often each occurs: many small models, some large (LLM weights + KV cache). */

@@ -11,22 +11,12 @@
  * from it, so the answer is never worse than the best seen. Seeded: the same input always gives the same plan.
  */
 import type { Bin, Packer, PackItem } from './repack.js';
+import { mulberry32 as prng } from '../../common/prng.js';
 import { compareKeys } from './search.js';
 
 /** Share of the ruin steps that start from a GPU a moved replica left or went to. */
 const MOVED_FOCUS = 0.3;
 
-/** mulberry32: a small seeded PRNG (deterministic plans). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Objective of a packing with these replicas unplaced: unmet per priority level (highest first), then Packer.score. */
 export function packingKey(packer: Packer, unplaced: readonly PackItem[], levels: readonly number[]): number[] {
