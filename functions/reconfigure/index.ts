@@ -84,8 +84,13 @@ export function reconfigureDemand(services: readonly ServiceView[], gpus: readon
 export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
   const { cluster, clock, ids } = deps;
 
+  // One decision at a time: a plan is computed from the GPUs as they are and applied after awaits (moves),
+  // so two decisions of different services interleaving would overwrite each other's slices.
+  let tail: Promise<unknown> = Promise.resolve();
   function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
-    return Promise.resolve().then(() => reconfigure(event, ctx));
+    const run = tail.then(() => reconfigure(event, ctx));
+    tail = run.catch(() => undefined);
+    return run;
   }
 
   /** The revision (and its service) a replica belongs to. */
@@ -126,7 +131,14 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
           { id: m.to.instanceId, profile: m.to.profile, start: m.to.start, owner: newReplica },
         ]),
       ]);
-      await cluster.startReplica(service.name, revision.name, { id: newReplica, sliceId: m.to.instanceId, node: m.to.node, gpu: m.to.gpuIndex });
+      try {
+        await cluster.startReplica(service.name, revision.name, { id: newReplica, sliceId: m.to.instanceId, node: m.to.node, gpu: m.to.gpuIndex });
+      } catch (err) {
+        // Break nothing that runs: the old replica keeps serving; the slice made for the new one goes.
+        await cluster.stopReplica(service.name, newReplica).catch(() => undefined);
+        cluster.applyGpuLayouts([withInstances(m.to.node, m.to.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.to.instanceId))]);
+        throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `moving ${m.replica} to ${m.to.instanceId} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
       await cluster.stopReplica(service.name, m.replica);
       cluster.applyGpuLayouts([withInstances(m.from.node, m.from.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.from.instanceId))]);
       ids.set(m.replica, newReplica);
@@ -192,7 +204,13 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       const plan = planMig(input);
       const unmet = plan.unmet.find((u) => u.service === revision);
       if (unmet !== undefined) return fail(unmet.reason);
-      const renamed = await carryOutMoves(plan.moves, ctx);
+      let renamed: Awaited<ReturnType<typeof carryOutMoves>>;
+      try {
+        renamed = await carryOutMoves(plan.moves, ctx);
+      } catch (err) {
+        // The decision ends here (placement-failed, rollout closed) rather than leaving the service in rollout.
+        return fail(err instanceof Error ? err.message : String(err));
+      }
       moves = renamed.refs;
       const rename = (owner: string | null): string | null => (owner === null ? null : (renamed.ids.get(owner) ?? owner));
       const targets = plan.gpus.filter((g) => plan.changed.includes(`${g.node}/gpu${g.index}`)).map((g) => ({ ...g, instances: g.instances.map((i) => ({ ...i, owner: rename(i.owner) })) }));

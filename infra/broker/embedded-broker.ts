@@ -103,7 +103,8 @@ export class EmbeddedBroker implements BrokerPublish {
   }
 
   async start(port = 0): Promise<string> {
-    const server = createServer((req, res) => void this.handleIngress(req, res));
+    // A client that goes away mid-body (or a stop closing connections) ends its own request, never the process.
+    const server = createServer((req, res) => void this.handleIngress(req, res).catch(() => res.destroy()));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());

@@ -121,7 +121,8 @@ export class KafkaBroker implements BrokerPublish {
       throw new SsisError('SSIS_BROKER_UNAVAILABLE', `Kafka at ${this.opts.brokers.join(',')} unusable: ${asSsisError(err).message}`, { cause: err });
     }
     if (this.opts.ingress === false) return '';
-    const server = createServer((req, res) => void this.handleIngress(req, res));
+    // A client that goes away mid-body (or a stop closing connections) ends its own request, never the process.
+    const server = createServer((req, res) => void this.handleIngress(req, res).catch(() => res.destroy()));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());

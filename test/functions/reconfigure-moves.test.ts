@@ -75,4 +75,40 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
     expect(ev?.type).to.equal(PLACEMENT_FAILED);
     expect(owners(cluster)).to.deep.equal(before);
   });
+
+  it('handles decisions one at a time: a cold start arriving during a move keeps its slice', async () => {
+    await fragmented();
+    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
+    cluster.ensureService('granite13binstructv2', MODELS.granite);
+    cluster.ensureService('gpt2b', MODELS.gpt2);
+    const [granite, other] = await Promise.all([
+      fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx),
+      fn.onEvent(coldStart('gpt2b', MODELS.gpt2, '1g.5gb'), h.ctx),
+    ]);
+    expect(granite?.type).to.equal(SLICE_RECONFIGURED);
+    // After the move the GPU is full (2g@0, 2g@2, 3g@4): the second decision sees that, instead of a stale snapshot.
+    expect(other?.type).to.equal(PLACEMENT_FAILED);
+    expect(owners(cluster)).to.deep.equal({
+      'node-a/gpu0/2g.10gb@0': 'llama321binstruct-00001-2', 'node-a/gpu0/2g.10gb@2': 'gpt2-00001-2', 'node-a/gpu0/3g.20gb@4': 'granite13binstructv2-00001-1',
+    });
+  });
+
+  it('ends the decision with placement-failed when a moved replica cannot start, leaving the old replica serving', async () => {
+    await fragmented();
+    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
+    cluster.ensureService('granite13binstructv2', MODELS.granite);
+    // FAKE fault: the replica start fails (image pull, OOM at load).
+    const start = cluster.startReplica.bind(cluster);
+    cluster.startReplica = () => Promise.reject(new Error('image pull failed'));
+    try {
+      const ev = await fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx);
+      expect(ev?.type).to.equal(PLACEMENT_FAILED);
+      expect((ev!.data as { reason: string }).reason).to.match(/moving gpt2-00001-1 to node-a\/gpu0\/2g.10gb@2 failed: image pull failed/);
+    } finally {
+      cluster.startReplica = start;
+    }
+    expect(service(cluster, 'granite13binstructv2').rollout, 'the rollout is closed').to.equal(null);
+    expect(owners(cluster)).to.deep.include({ 'node-a/gpu0/2g.10gb@4': 'gpt2-00001-1' });
+    expect(Object.values(owners(cluster))).to.not.include('gpt2-00001-2');
+  });
 });

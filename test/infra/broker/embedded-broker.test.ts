@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { connect } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sequentialIds, ManualClock } from '../../../core/common/ports';
@@ -99,6 +100,31 @@ describe('infra/broker embedded broker (Knative Kafka Broker semantics)', () => 
     expect(a.received[0]!.headers['kn-namespace']).to.equal('ssis');
     expect(a.received[0]!.headers['ce-partitionkey']).to.equal('k1');
     expect(br.events()).to.have.length(3);
+  });
+
+  it('survives a client that disconnects in the middle of its body, and keeps answering', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => {
+      rejections.push(reason);
+    };
+    process.on('unhandledRejection', onRejection);
+    broker = new EmbeddedBroker({ manifests: manifests([]), resolve: () => undefined });
+    const ingress = await broker.start();
+    const { hostname, port, pathname } = new URL(ingress);
+    await new Promise<void>((resolve) => {
+      const sock = connect(Number(port), hostname, () => {
+        sock.write(`POST ${pathname} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"partial":`);
+        setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch(ingress, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status, 'the ingress still answers (400: not a CloudEvent)').to.equal(400);
+    process.off('unhandledRejection', onRejection);
+    expect(rejections.map(String), 'no unhandled rejection (Node would exit on one)').to.deep.equal([]);
   });
 
   it('keeps order per partition key on an ordered Trigger, even when early events are slow', async () => {
