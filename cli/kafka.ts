@@ -55,7 +55,9 @@ export async function runKafka(argv: readonly string[]): Promise<void> {
     case 'wait': {
       const running = detachedKafka(RUN_DIR);
       if (!running) throw new SsisError('SSIS_BROKER_UNAVAILABLE', 'no local Kafka started: npm run kafka -- start');
-      await waitForKafka(running.bootstrap, { timeoutMs: Number(values.timeout ?? 60) * 1000, logPath: join(RUN_DIR, 'kafka.log') });
+      const timeoutSec = Number(values.timeout ?? 60);
+      if (!(timeoutSec > 0)) throw new SsisError('SSIS_INVALID_CONFIG', `--timeout must be a number of seconds > 0, got ${values.timeout ?? ''}`, { issues: [{ field: '--timeout', message: 'must be > 0' }] });
+      await waitForKafka(running.bootstrap, { timeoutMs: timeoutSec * 1000, logPath: join(RUN_DIR, 'kafka.log') });
       process.stdout.write(`kafka://${running.bootstrap} ready\n`);
       return;
     }

@@ -1,6 +1,7 @@
 /** `ssis replay`: read the Kafka broker topic back and re-deliver its events, or replay them offline (what-if). */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseSsisConfig } from '../core/config/ssis-config';
 import { SsisError } from '../core/errors';
 import { toHttpBinary } from '../events/codec/http';
 import type { SsisEvent } from '../events/envelope';
@@ -13,7 +14,7 @@ import { DEFAULT_NODES } from '../infra/embedded/stack';
 import { postCloudEvent } from '../infra/kafka/http-delivery';
 import { isKafkaUrl, knativeNames, parseKafkaUrl } from '../infra/kafka/names';
 import { parsePosition, readTopic, type ReadRecord } from '../infra/kafka/topic-reader';
-import { formatWhatIf, whatIf, type WhatIfPolicy } from '../infra/kafka/what-if';
+import { formatWhatIf, narrowWhatIf, whatIf, type WhatIfPolicy } from '../infra/kafka/what-if';
 import { loadManifests } from '../infra/knative/manifests';
 import { gpuInventory } from '../core/optimizer/cluster-system';
 
@@ -102,8 +103,10 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
   const nodes = ssis.cluster.nodes.length > 0 ? ssis.cluster.nodes : DEFAULT_NODES;
   const inventory = gpuInventory(nodes.flatMap((n) => n.gpus.flatMap((g) => Array.from({ length: g.count }, () => ({ model: g.model })))));
   const wanted = new Set([METRICS_SAMPLED, SCALE_DECIDED, ROLLOUT_COMPLETED, PLACEMENT_FAILED]);
-  const events = records.map((r) => r.event).filter((e): e is SsisEvent => e !== undefined && wanted.has(e.type) && keepSubject(e));
-  const report = await whatIf(events, { catalog: configuration.catalog, autoscalerConfig: () => configuration.autoscaler, config: ssis, inventory: () => inventory }, policy as WhatIfPolicy | undefined);
+  // Every service is replayed (joint optimization); --subject narrows what is printed.
+  const events = records.map((r) => r.event).filter((e): e is SsisEvent => e !== undefined && wanted.has(e.type));
+  const full = await whatIf(events, { catalog: configuration.catalog, autoscalerConfig: () => configuration.autoscaler, config: ssis, inventory: () => inventory }, policy as WhatIfPolicy | undefined);
+  const report = values.subject === undefined ? full : narrowWhatIf(full, values.subject);
   const label = [policy ?? 'replayed', ...(values.set ?? [])].join(' ');
   process.stdout.write(`${formatWhatIf(report, label)}\n`);
 }
@@ -130,10 +133,11 @@ export function applySettings(ssis: Ssis, settings: readonly string[]): Ssis {
   let scaler = ssis.scaler;
   for (const s of settings) {
     const m = /^scaler\.([A-Za-z]+)=(-?\d+(?:\.\d+)?)$/.exec(s.trim());
-    if (!m || !(m[1]! in scaler)) {
+    if (!m || !Object.hasOwn(scaler, m[1]!)) {
       throw new SsisError('SSIS_INVALID_CONFIG', `--set "${s}": expected scaler.<field>=<number> with field one of ${Object.keys(scaler).join(', ')}`, { issues: [{ field: '--set', message: `bad setting ${s}` }] });
     }
     scaler = { ...scaler, [m[1]!]: Number(m[2]) };
   }
-  return { ...ssis, scaler };
+  // The same bounds as the ConfigMap (e.g. maxReplicas >= minReplicas), each problem named.
+  return { ...ssis, scaler: parseSsisConfig({ scaler }, '--set').scaler };
 }

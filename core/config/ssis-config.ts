@@ -152,9 +152,11 @@ function parseOptimizer(r: FieldReader, raw: unknown): OptimizerConfig {
   const costs = o['gpuCostCentsPerHour'] === undefined ? {} : (f.object(o['gpuCostCentsPerHour'], 'gpuCostCentsPerHour') ?? {});
   for (const model of Object.keys(costs)) {
     const cf = f.child('gpuCostCentsPerHour');
-    if (findGpuModel(model) === undefined) cf.fail(model, 'unknown GPU model');
+    const canonical = findGpuModel(model)?.name;
+    if (canonical === undefined) cf.fail(model, 'unknown GPU model');
     const v = cf.number(costs, model, { exclusiveMin: 0 });
-    if (v !== undefined) gpuCostCentsPerHour[model] = v;
+    // Kept under the canonical name, which the optimizer looks up (an alias would lose to the built-in cost).
+    if (v !== undefined && canonical !== undefined) gpuCostCentsPerHour[canonical] = v;
   }
   return {
     mig: f.boolean(o, 'mig', true),

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseModelCatalog, type ModelCatalog } from '../../core/catalog/model-catalog';
 import { parseAutoscalerConfig, type AutoscalerConfig } from '../../core/config/autoscaler-config';
 import { parseSsisConfig, type SsisConfig } from '../../core/config/ssis-config';
-import { SsisError } from '../../core/errors';
+import { SsisError, validationError } from '../../core/errors';
 
 export interface SsisConfiguration {
   readonly ssis: SsisConfig;
@@ -14,7 +14,7 @@ export interface SsisConfiguration {
   readonly autoscaler: AutoscalerConfig;
 }
 
-type ConfigMaps = ReadonlyMap<string, Readonly<Record<string, string>>>;
+export type ConfigMaps = ReadonlyMap<string, Readonly<Record<string, string>>>;
 
 function yamlValue(configMap: string, key: string, text: string): unknown {
   try {
@@ -41,5 +41,10 @@ export function configurationFrom(maps: ConfigMaps): SsisConfiguration {
   const decoded: Record<string, unknown> = {};
   for (const [key, text] of Object.entries(autoscalerData)) decoded[key] = yamlValue('autoscaler-config', key, text);
   const autoscaler = parseAutoscalerConfig(decoded, 'autoscaler-config.data');
+  // A mistyped model id would silently fall into the default class, with its SLOs and policy.
+  const unknown = ssis.serviceClasses.flatMap((c, i) => c.models.map((m, j) => ({ m, field: `ssis-config.data.ssis.yaml.serviceClasses[${i}].models[${j}].modelId` })))
+    .filter(({ m }) => !catalog.has(m.modelId))
+    .map(({ m, field }) => ({ field, message: `${m.modelId} is not in ssis-model-catalog` }));
+  if (unknown.length > 0) throw validationError('SSIS_INVALID_CONFIG', 'invalid ssis-config.data.ssis.yaml', unknown);
   return { ssis, catalog, autoscaler };
 }

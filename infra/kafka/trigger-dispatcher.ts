@@ -138,8 +138,15 @@ export class TriggerDispatcher {
           const run = trigger.ordered ? this.chainByKey(message, heartbeat) : this.handle(message, heartbeat);
           void run.then((ok) => this.markFinished(batch.partition, entry, ok));
           payload.resolveOffset(message.offset); // kafkajs' fetch position; commits are ours
-          // Back-pressure: no more than maxInFlight records between fetch and completion.
-          while (this.outstanding >= tuning.maxInFlight && !this.stopping) await new Promise<void>((r) => this.waiters.push(r));
+          // Back-pressure: no more than maxInFlight records between fetch and completion. kafkajs heartbeats
+          // only between batches, so a long wait heartbeats itself or the group would evict this member.
+          while (this.outstanding >= tuning.maxInFlight && !this.stopping) {
+            await new Promise<void>((r) => {
+              this.waiters.push(r);
+              setTimeout(r, tuning.heartbeatIntervalMs).unref();
+            });
+            await heartbeat().catch(() => undefined);
+          }
         }
       },
     });

@@ -101,6 +101,21 @@ export async function whatIf(events: readonly SsisEvent[], deps: WhatIfDeps, pol
   return { samples, rows: decided, recordedDecisions, replayedDecisions, differing: decided.filter((r) => r.differs).length };
 }
 
+/**
+ * The report narrowed to one service. The replay itself must run over every service (the inferno policy
+ * optimizes them jointly, so one service alone would be given the whole cluster); only the rows are narrowed.
+ */
+export function narrowWhatIf(report: WhatIfReport, service: string): WhatIfReport {
+  const rows = report.rows.filter((r) => r.service === service);
+  return {
+    samples: report.samples,
+    rows,
+    recordedDecisions: rows.filter((r) => r.recorded).length,
+    replayedDecisions: rows.filter((r) => r.replayed).length,
+    differing: rows.filter((r) => r.differs).length,
+  };
+}
+
 /** The table `ssis replay --what-if` prints. */
 export function formatWhatIf(report: WhatIfReport, label: string): string {
   const cell = (d: DecisionSummary | undefined): string => (d ? `${d.action} → ${d.target}` : '—');

@@ -85,6 +85,7 @@ describe('core/config ssis-config', () => {
     expect(serviceClassOf(c, 'c/other')).to.include({ name: 'free', policy: 'inferno', priority: 100 });
     expect(c.optimizer).to.include({ mig: false, saturationPolicy: 'RoundRobin' });
     expect(c.optimizer.gpuCostCentsPerHour).to.deep.equal({ 'H100-80GB': 99 });
+    expect(parseSsisConfig({ optimizer: { gpuCostCentsPerHour: { 'A100-40GB': 100 } } }).optimizer.gpuCostCentsPerHour, 'an alias is kept under the canonical name').to.deep.equal({ 'A100-SXM4-40GB': 100 });
   });
 
   it('names every bad service class and optimizer field', () => {
