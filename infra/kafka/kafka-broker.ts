@@ -91,7 +91,7 @@ export class KafkaBroker implements BrokerPublish {
     return `/${this.opts.manifests.broker.namespace}/${this.opts.manifests.broker.name}`;
   }
 
-  /** Events stored through this broker instance, in the order Kafka acknowledged them. */
+  /** The latest events (up to 50,000) stored through this broker instance, in the order Kafka acknowledged them. */
   events(): readonly LoggedEvent[] {
     return this.stored;
   }
@@ -142,6 +142,8 @@ export class KafkaBroker implements BrokerPublish {
     await this.produce(this.names.topic, { key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp });
     const entry: LoggedEvent = { offset: this.stored.length, storedAtMs: this.now(), event };
     this.stored.push(entry);
+    // Kafka is the store; this is a window for the stack's own views (tests, ssis start), bounded for long runs.
+    if (this.stored.length > RECENT_EVENTS) this.stored.splice(0, this.stored.length - RECENT_EVENTS);
     this.opts.eventLog?.append(entry);
     this.ingested.inc({ type: event.type });
   }
@@ -221,7 +223,10 @@ export class KafkaBroker implements BrokerPublish {
         this.deliveries.inc({ trigger: name, outcome });
         if (latencySec !== undefined) this.deliveryLatency.observe({ trigger: name }, latencySec);
       },
-      onDeadLetter: (letter) => this.letters.push(letter),
+      onDeadLetter: (letter) => {
+        this.letters.push(letter);
+        if (this.letters.length > RECENT_EVENTS) this.letters.splice(0, this.letters.length - RECENT_EVENTS);
+      },
       logger: this.logger.child({ trigger: trigger.name }),
       sleep: this.opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       now: this.now,
@@ -288,6 +293,9 @@ export class KafkaBroker implements BrokerPublish {
     }
   }
 }
+
+/** Events (and dead letters) this instance keeps in memory for its own views; Kafka keeps them all. */
+const RECENT_EVENTS = 50_000;
 
 function asBrokerError(err: unknown): SsisError {
   if (err instanceof SsisError) return err;

@@ -94,7 +94,8 @@ export async function readTopic(opts: ReadOptions, onRecord?: (r: ReadRecord) =>
         const timestampMs = Number(message.timestamp);
         if (timestampMs >= fromMs && timestampMs < toMs) {
           const record = decode(partition, message);
-          out.push(record);
+          // Following streams for as long as it runs: records go to onRecord only, not into memory.
+          if (!opts.follow) out.push(record);
           onRecord?.(record);
         }
         if (end !== undefined && offset + 1n >= end) {
