@@ -9,12 +9,12 @@
  */
 import { canServe } from '../catalog/engine-config';
 import { kvCapacityTokens, minimumMemoryGiB, type ModelCatalog, type ModelSpec } from '../catalog/model-catalog';
-import { findGpuModel } from '../mig/geometry';
+import { findGpuModel, findProfile } from '../mig/geometry';
 import type { GpuState } from '../mig/layout';
 import { createAllocation, indexSystem, serverPriority, transitionPenalty, allocationFromData, type Allocation, type SystemIndex } from './allocation';
 import type { AcceleratorSpec, AllocationData, InfernoSystem, ModelPerfSpec, SaturationPolicy, ServerSpec, ServiceClassSpec } from './data';
 import { partitionLedger } from './partition-capacity';
-import { gpuPartitions, partitionAcceleratorName, type PartitionOptions, type PartitionSpec } from './partitions';
+import { gpuPartitions, mpsClientsOf, partitionAcceleratorName, type PartitionOptions, type PartitionSpec } from './partitions';
 import { solveGreedy, solveUnlimited, type Candidate, type ServerCandidates } from './solver';
 
 const f32 = Math.fround;
@@ -278,6 +278,25 @@ function mostCapacityAt(candidates: readonly Candidate[], maxReplicas: number): 
   return [{ ...best, alloc: { ...best.alloc, numReplicas: maxReplicas, cost: f32(best.alloc.cost * factor), value: f32(best.alloc.value * factor) } }];
 }
 
+/** The partition an instance held outside the optimization occupies (see optimizeCluster). */
+function heldPartition(gpuModelName: string, profileName: string): PartitionSpec {
+  const gpuModel = findGpuModel(gpuModelName)?.name;
+  const whole: PartitionSpec = { accelerator: gpuModel ?? gpuModelName, gpuModel: gpuModel ?? gpuModelName, kind: 'gpu', profile: 'gpu', computeFraction: 1, bandwidthFraction: 1, memoryGiB: 0, costShare: 1 };
+  if (gpuModel === undefined) return whole;
+  const mps = mpsClientsOf(profileName);
+  if (mps !== undefined) return gpuPartitions(gpuModel, { mig: false, mpsClients: [mps] })[1] ?? whole;
+  const all = gpuPartitions(gpuModel, { mig: true });
+  const exact = all.find((p) => p.profile === profileName);
+  if (exact !== undefined) return exact;
+  // An alias or a `+me` variant: the plain MIG profile of the same shape.
+  const shape = findProfile(gpuModel, profileName)?.shape;
+  const sameShape = shape && all.find((p) => {
+    const other = p.kind === 'mig' ? findProfile(gpuModel, p.profile)?.shape : undefined;
+    return other?.memorySlots === shape.memorySlots && other.computeSlices === shape.computeSlices;
+  });
+  return sameShape || whole;
+}
+
 /** Inferno's `Server.Calculate` for every server, through the cache. */
 function candidatesOf(index: SystemIndex, cache: AllocationCache | undefined): ServerCandidates[] {
   return index.system.servers.map((server) => {
@@ -321,8 +340,15 @@ export function optimizeCluster(input: ClusterOptimizerInput, cache?: Allocation
     allocations = solveUnlimited(entries);
     gpusLeft = new Map();
   } else {
-    const reserved = (input.reserved ?? []).map((r) => [partitionAcceleratorName(findGpuModel(r.gpuModel)?.name ?? r.gpuModel, r.profile), r.replicas] as const);
-    const ledger = partitionLedger(new Map(system.capacity.map((c) => [c.type, c.count])), (name) => partitions.get(name), reserved);
+    // Held instances count whatever the optimizer offers: a MIG slice while MIG is not offered, an alias or
+    // `+me` name (same shape as the plain profile), and as a last resort a whole GPU — never as free room.
+    const held = new Map<string, PartitionSpec>();
+    const reserved = (input.reserved ?? []).map((r) => {
+      const spec = heldPartition(r.gpuModel, r.profile);
+      held.set(spec.accelerator, spec);
+      return [spec.accelerator, r.replicas] as const;
+    });
+    const ledger = partitionLedger(new Map(system.capacity.map((c) => [c.type, c.count])), (name) => partitions.get(name) ?? held.get(name), reserved);
     const solved = solveGreedy(entries, ledger, { delayedBestEffort: system.optimizer.delayedBestEffort, saturationPolicy: system.optimizer.saturationPolicy });
     allocations = solved.allocations;
     gpusLeft = solved.available;

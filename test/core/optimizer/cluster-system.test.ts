@@ -128,6 +128,9 @@ describe('core/optimizer/cluster-system', () => {
   it('counts GPUs held by services under another policy, leaves out backed-off partitions and caps replicas', () => {
     const held = optimizeCluster(input([service(MODELS.gpt2, 0.5)], 1, { reserved: [{ gpuModel: A100, profile: '1g.5gb', replicas: 7 }] }));
     expect(held.unallocated).to.deep.equal(['gpt2']);
+    // Held slices count even when the optimizer offers no MIG (a ladder service on MIG), by alias and +me too.
+    const noMig = optimizeCluster(input([service(MODELS.gpt2, 0.5)], 2, { partitions: { mig: false }, reserved: [{ gpuModel: A100, profile: '3g.20gb', replicas: 3 }, { gpuModel: 'A100-40GB', profile: '1g.5gb+me', replicas: 1 }] }));
+    expect(noMig.unallocated).to.deep.equal(['gpt2']);
     const excluded = optimizeCluster(input([service(MODELS.gpt2, 0.5, { excluded: [{ gpuModel: A100, profile: '1g.5gb' }] })]));
     expect(excluded.targets.get('gpt2')!.profile).to.not.equal('1g.5gb');
     // At 8 req/s gpt2 would take several slices; capped at one replica it takes a whole GPU.
