@@ -120,6 +120,11 @@ export interface ClusterSolution {
   readonly gpusLeft: ReadonlyMap<string, number>;
 }
 
+/** The part of the optimizer's input that `ssis-config`'s `optimizer` block sets. */
+export function optimizerSettings(o: { readonly mig: boolean; readonly mpsClients: readonly number[]; readonly gpuCostCentsPerHour: Readonly<Record<string, number>>; readonly saturationPolicy: SaturationPolicy }): Pick<ClusterOptimizerInput, 'partitions' | 'gpuCostCentsPerHour' | 'saturationPolicy'> {
+  return { partitions: { mig: o.mig, mpsClients: o.mpsClients }, gpuCostCentsPerHour: o.gpuCostCentsPerHour, saturationPolicy: o.saturationPolicy };
+}
+
 /** GPUs per canonical GPU model, the optimizer's inventory, from the cluster's GPU states. */
 export function gpuInventory(gpus: readonly Pick<GpuState, 'model'>[]): Map<string, number> {
   const out = new Map<string, number>();

@@ -12,7 +12,7 @@ import type { ModelCatalog } from '../../core/catalog/model-catalog';
 import type { Clock, IdSource } from '../../core/common/ports';
 import { rulesFor, type AutoscalerConfig } from '../../core/config/autoscaler-config';
 import { serviceClassOf, sloOf, type SsisConfig } from '../../core/config/ssis-config';
-import { AllocationCache, allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
+import { AllocationCache, allocationCost, optimizeCluster, optimizerSettings, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
 import { servableTiers } from '../../core/scaling/cold-start';
 import { clusterServiceOf, infernoBackoffKey, infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
 import {
@@ -160,10 +160,8 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
       gpus,
       services,
       classes,
-      partitions: { mig: o.mig, mpsClients: o.mpsClients },
-      gpuCostCentsPerHour: o.gpuCostCentsPerHour,
+      ...optimizerSettings(o),
       unlimited: inventory === undefined,
-      saturationPolicy: o.saturationPolicy,
       reserved,
     }, allocationCache);
   }

@@ -8,7 +8,7 @@
  * per sample (same inputs: every service's latest sample). Placement goes through the placement
  * port (the MIG planner when present, else first-fit).
  */
-import { AllocationCache, allocationCost, optimizeCluster, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
+import { AllocationCache, allocationCost, gpuInventory, optimizeCluster, optimizerSettings, type ClusterService, type ClusterSolution } from '../../core/optimizer/cluster-system';
 import { clusterServiceOf, infernoStep, type InfernoPolicySettings } from '../../core/scaling/inferno-policy';
 import { EMPTY_MEMORY, ladderOnDecision, ladderOnPlacementFailed, ladderOnRolloutCompleted, type LadderMemory } from '../../core/scaling/ladder';
 import { infernoBackoffKey, ladderSettingsFor } from '../../functions/evaluate/index';
@@ -37,18 +37,14 @@ export function ssisFullPolicy(intervalSec: number): SimPolicy {
     }
     // One service class per scenario service, carrying that service's SLOs.
     const classes = ctx.services.map((s) => ({ name: s.name, priority: 1, sloFor: () => ({ ttftMs: s.slo.ttftMs, itlMs: s.slo.itlMs }) }));
-    const gpus = new Map<string, number>();
-    for (const g of ctx.gpus()) gpus.set(g.model, (gpus.get(g.model) ?? 0) + 1);
-    const o = ctx.config.optimizer;
+    const gpus = gpuInventory(ctx.gpus());
     return optimizeCluster({
       catalog: ctx.catalog,
       gpus,
       services,
       classes,
-      partitions: { mig: o.mig, mpsClients: o.mpsClients },
-      gpuCostCentsPerHour: o.gpuCostCentsPerHour,
+      ...optimizerSettings(ctx.config.optimizer),
       unlimited: false,
-      saturationPolicy: o.saturationPolicy,
       reserved: [],
     }, allocationCache);
   };

@@ -168,3 +168,26 @@ export function issuesOf(fn: () => unknown, code: ErrorCode = 'SSIS_INVALID_EVEN
 export function fieldsOf(fn: () => unknown, code: ErrorCode = 'SSIS_INVALID_EVENT'): string[] {
   return issuesOf(fn, code).map((i) => i.field);
 }
+
+/** W3C traceparent carried as an extension by the pinned record tests. */
+export const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+/**
+ * The one event whose Kafka record is pinned byte for byte, by the codec test and against a real broker
+ * (the same bytes both places: records must stay interchangeable with Knative's broker).
+ */
+export function pinnedScaleDecided(): SsisEvent<ScaleDecided> {
+  const data: ScaleDecided = {
+    decisionId: 'dec-42',
+    service: 'gpt2',
+    modelId: 'openai-community/gpt2',
+    action: 'cold-start',
+    policy: 'cold-start',
+    fromGeneration: 0,
+    current: { profile: null, gpuModel: null, replicas: 0 },
+    target: { profile: '1g.10gb', gpuModel: 'A100-SXM4-80GB', replicas: 1 },
+    reason: 'request for a service at zero replicas',
+    decidedAt: '2026-11-03T10:00:00.000Z',
+  };
+  return eventOf(SCALE_DECIDED, data, { source: '/ssis/functions/request', extensions: { traceparent: TRACEPARENT } });
+}

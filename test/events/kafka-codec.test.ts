@@ -4,10 +4,9 @@ import type { KafkaMessage, Message } from 'kafkajs';
 import { fromKafkaRecord, kafkaHeadersToStrings, toKafkaRecord } from '../../events/codec/kafka.js';
 import type { SsisEvent } from '../../events/envelope.js';
 import { PING_EVENT_TYPE } from '../../events/registry.js';
-import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided.js';
-import { eventOf, fieldsOf, issuesOf, omit, scaleDecided, T0, VALID_DATA } from './fixtures.js';
+import { SCALE_DECIDED } from '../../events/scale-decided.js';
+import { eventOf, fieldsOf, issuesOf, omit, pinnedScaleDecided, scaleDecided, T0, TRACEPARENT, VALID_DATA } from './fixtures.js';
 
-const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 /** Headers of a valid ssis.scale.decided record as the Knative broker stores it. */
 function knativeHeaders(overrides: Record<string, string> = {}): Record<string, string> {
@@ -53,19 +52,7 @@ describe('Kafka codec', () => {
   });
 
   it('pins the exact record of one event, byte for byte', () => {
-    const data: ScaleDecided = {
-      decisionId: 'dec-42',
-      service: 'gpt2',
-      modelId: 'openai-community/gpt2',
-      action: 'cold-start',
-      policy: 'cold-start',
-      fromGeneration: 0,
-      current: { profile: null, gpuModel: null, replicas: 0 },
-      target: { profile: '1g.10gb', gpuModel: 'A100-SXM4-80GB', replicas: 1 },
-      reason: 'request for a service at zero replicas',
-      decidedAt: '2026-11-03T10:00:00.000Z',
-    };
-    const ev = eventOf(SCALE_DECIDED, data, { source: '/ssis/functions/request', extensions: { traceparent: TRACEPARENT } });
+    const ev = pinnedScaleDecided();
     const record = toKafkaRecord(ev);
 
     expect(record.key).to.equal('gpt2');

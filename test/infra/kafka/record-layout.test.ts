@@ -7,15 +7,14 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { toHttpBinary } from '../../../events/codec/http';
-import { SCALE_DECIDED, type ScaleDecided } from '../../../events/scale-decided';
+import { SCALE_DECIDED } from '../../../events/scale-decided';
 import { KafkaBroker } from '../../../infra/kafka/kafka-broker';
 import { readTopic } from '../../../infra/kafka/topic-reader';
 import { loadManifests } from '../../../infra/knative/manifests';
 import { ROOT } from '../../e2e/helpers';
-import { eventOf } from '../../events/fixtures';
+import { pinnedScaleDecided, TRACEPARENT } from '../../events/fixtures';
 import { sharedKafka } from './kafka-fixture';
 
-const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 describe('kafka broker mode: names and record layout on a real Kafka', function () {
   this.timeout(60_000);
@@ -49,19 +48,7 @@ describe('kafka broker mode: names and record layout on a real Kafka', function 
   });
 
   it('stores an event POSTed to the ingress as Knative does, byte for byte', async () => {
-    const data: ScaleDecided = {
-      decisionId: 'dec-42',
-      service: 'gpt2',
-      modelId: 'openai-community/gpt2',
-      action: 'cold-start',
-      policy: 'cold-start',
-      fromGeneration: 0,
-      current: { profile: null, gpuModel: null, replicas: 0 },
-      target: { profile: '1g.10gb', gpuModel: 'A100-SXM4-80GB', replicas: 1 },
-      reason: 'request for a service at zero replicas',
-      decidedAt: '2026-11-03T10:00:00.000Z',
-    };
-    const ev = eventOf(SCALE_DECIDED, data, { source: '/ssis/functions/request', extensions: { traceparent: TRACEPARENT } });
+    const ev = pinnedScaleDecided();
     const message = toHttpBinary(ev);
     const res = await fetch(broker.url, { method: 'POST', headers: message.headers, body: message.body });
     expect(res.status).to.equal(202);
