@@ -15,7 +15,8 @@
  *
  * Environment: SSIS_BROKER=kafka://… uses that Kafka; otherwise one is started (infra/kafka).
  * BENCH_RATE (500 samples/s = 1,500 broker events/s), BENCH_SECONDS (10), BENCH_BURST (3000), BENCH_SERVICES (20),
- * BENCH_WARMUP_SECONDS (5, paced at BENCH_RATE, not measured).
+ * BENCH_WARMUP_SECONDS (5, paced at BENCH_RATE, not measured), BENCH_BROKERS (embedded,kafka: which to run; the
+ * ratios need both), BENCH_PARTITIONS (the broker topic's partitions; the knative/ ConfigMap's 10 by default).
  */
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -34,7 +35,7 @@ import { KafkaBroker } from '../infra/kafka/kafka-broker';
 import { startLocalKafka, type LocalKafka } from '../infra/kafka/local-kafka';
 import { isKafkaUrl, knativeNames, parseKafkaUrl } from '../infra/kafka/names';
 import { loadManifests } from '../infra/knative/manifests';
-import type { Destination } from '../infra/knative/types';
+import type { Destination, KnativeManifests } from '../infra/knative/types';
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 500);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -43,7 +44,15 @@ const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 20);
 const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5);
 /** Each sample makes three broker events: metrics-sampled, scale-decided, slice-reconfigured. */
 const EVENTS_PER_SAMPLE = 3;
-const manifests = loadManifests(join(__dirname, '..', 'knative'));
+/** BENCH_PARTITIONS: the broker ConfigMap's default.topic.partitions for this run (kafkajs' cost per fetch grows with it). */
+function withPartitions(loaded: KnativeManifests, partitions: string | undefined): KnativeManifests {
+  const configName = loaded.broker.config?.name;
+  if (partitions === undefined || configName === undefined) return loaded;
+  const configMaps = new Map(loaded.configMaps);
+  configMaps.set(configName, { ...configMaps.get(configName), 'default.topic.partitions': partitions });
+  return { ...loaded, configMaps };
+}
+const manifests = withPartitions(loadManifests(join(__dirname, '..', 'knative')), process.env['BENCH_PARTITIONS']);
 
 interface Broker {
   publish(e: SsisEvent): Promise<void>;
@@ -241,12 +250,14 @@ async function main(): Promise<void> {
     brokers = [local.bootstrap];
   }
   try {
-    const embedded = await runOne('embedded', async (resolve) => {
+    const only = (process.env['BENCH_BROKERS'] ?? 'embedded,kafka').split(',');
+    const skipped: Result = { p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, delivered: 0, sent: 0, pacedRate: 0, perHandlerPerSec: 0 };
+    const embedded = !only.includes('embedded') ? skipped : await runOne('embedded', async (resolve) => {
       const b = new EmbeddedBroker({ manifests, resolve });
       await b.start();
       return b;
     });
-    const kafka = await runOne('kafka', async (resolve) => {
+    const kafka = !only.includes('kafka') ? skipped : await runOne('kafka', async (resolve) => {
       const b = new KafkaBroker({ brokers, manifests, resolve, names: knativeNames(manifests, `-bench-${Date.now()}`), ingress: false });
       await b.start();
       return b;

@@ -11,7 +11,7 @@ import { ROLLOUT_COMPLETED } from '../events/rollout-completed';
 import { SCALE_DECIDED, SCALE_POLICIES } from '../events/scale-decided';
 import { configurationFrom } from '../infra/config/from-configmaps';
 import { DEFAULT_NODES } from '../infra/embedded/stack';
-import { postCloudEvent } from '../infra/kafka/http-delivery';
+import { postCloudEvent } from '../infra/broker/http-delivery';
 import { isKafkaUrl, knativeNames, parseKafkaUrl } from '../infra/kafka/names';
 import { parsePosition, readTopic, type ReadRecord } from '../infra/kafka/topic-reader';
 import { formatWhatIf, narrowWhatIf, whatIf, type WhatIfPolicy } from '../infra/kafka/what-if';

@@ -25,6 +25,8 @@ import type { ExtensionValue, SsisEvent } from '../../events/envelope';
 import type { EventAttributes } from '../knative/filters';
 import type { Delivery, Destination, KnativeManifests, TriggerManifest } from '../knative/types';
 import type { EventLogWriter, LoggedEvent } from './event-log';
+import { postCloudEvent, type AttemptOutcome } from './http-delivery';
+import { postHttp } from '../http/post';
 
 export interface BrokerPublish {
   publish(event: SsisEvent): Promise<void>;
@@ -51,7 +53,6 @@ export interface EmbeddedBrokerOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const RETRIABLE_STATUS = (s: number): boolean => s >= 500 || s === 404 || s === 408 || s === 409 || s === 429;
 
 export function eventAttributes(e: SsisEvent): EventAttributes {
   const attrs: Record<string, ExtensionValue | undefined> = {
@@ -188,30 +189,8 @@ export class EmbeddedBroker implements BrokerPublish {
     await this.deadLetter(trigger, entry.event, url ?? '', last.status, last.data);
   }
 
-  private async attempt(url: string, trigger: TriggerManifest, event: SsisEvent): Promise<{ ok: true; reply?: SsisEvent } | { ok: false; retriable: boolean; status: number; data: string }> {
-    const { headers, body } = toHttpBinary(event);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { ...headers, prefer: 'reply', 'kn-namespace': trigger.namespace },
-        body,
-        signal: AbortSignal.timeout(trigger.delivery.timeoutMs),
-      });
-    } catch (err) {
-      return { ok: false, retriable: true, status: 0, data: String(err) };
-    }
-    const text = await res.text().catch(() => '');
-    if (res.status >= 200 && res.status < 300) {
-      if (text.length === 0) return { ok: true };
-      try {
-        return { ok: true, reply: fromHttp({ headers: Object.fromEntries(res.headers.entries()), body: text }) };
-      } catch (err) {
-        // Knative: "Unable to decode response: unknown encoding and non empty response".
-        return { ok: false, retriable: true, status: res.status, data: `non-empty response is not a CloudEvent: ${asSsisError(err).message}` };
-      }
-    }
-    return { ok: false, retriable: RETRIABLE_STATUS(res.status), status: res.status, data: text };
+  private async attempt(url: string, trigger: TriggerManifest, event: SsisEvent): Promise<AttemptOutcome> {
+    return postCloudEvent(url, toHttpBinary(event), { timeoutMs: trigger.delivery.timeoutMs, namespace: trigger.namespace });
   }
 
   private async deadLetter(trigger: TriggerManifest, event: SsisEvent, destination: string, status: number, data: string): Promise<void> {
@@ -230,7 +209,7 @@ export class EmbeddedBroker implements BrokerPublish {
     if (target) {
       const { headers, body } = toHttpBinary(lettered);
       try {
-        await fetch(target, { method: 'POST', headers, body, signal: AbortSignal.timeout(trigger.delivery.timeoutMs) });
+        await postHttp(target, { headers, body, timeoutMs: trigger.delivery.timeoutMs });
       } catch (err) {
         this.logger.error({ trigger: trigger.name, event: event.id, error: String(err) }, 'dead-letter sink unreachable');
       }

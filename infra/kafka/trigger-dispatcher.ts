@@ -23,7 +23,7 @@ import type { Logger } from '../../core/common/ports';
 import type { SsisEvent } from '../../events/envelope';
 import { backoffMs } from '../broker/embedded-broker';
 import type { Destination, TriggerManifest } from '../knative/types';
-import { postCloudEvent } from './http-delivery';
+import { postCloudEvent } from '../broker/http-delivery';
 import { viewRecord, type RecordView } from './record-view';
 
 export interface KafkaTuning {

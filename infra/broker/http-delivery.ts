@@ -1,5 +1,6 @@
 /**
  * One delivery attempt of a CloudEvent to a subscriber, as the Knative Kafka dispatcher makes it
+ * (both brokers use it)
  * (notes/knative-kafka.md §1.5, §1.7): POST in binary mode with `Prefer: reply` and
  * `Kn-Namespace`; 2xx with an empty body = done, 2xx with a CloudEvent = a reply to re-ingest,
  * 2xx with anything else = failed (retried); ≥500, 404, 408, 409, 429 and network errors are
@@ -8,6 +9,7 @@
 import { asSsisError } from '../../core/errors';
 import { fromHttp, type HttpMessage } from '../../events/codec/http';
 import type { SsisEvent } from '../../events/envelope';
+import { postHttp, type HttpResponse } from '../http/post';
 
 export type AttemptOutcome =
   | { readonly ok: true; readonly status: number; readonly reply?: SsisEvent }
@@ -18,22 +20,21 @@ export function isRetriableStatus(status: number): boolean {
 }
 
 export async function postCloudEvent(url: string, message: HttpMessage, opts: { timeoutMs: number; namespace?: string }): Promise<AttemptOutcome> {
-  let res: Response;
+  let res: HttpResponse;
   try {
-    res = await fetch(url, {
-      method: 'POST',
+    res = await postHttp(url, {
       headers: { ...message.headers, prefer: 'reply', ...(opts.namespace ? { 'kn-namespace': opts.namespace } : {}) },
       body: message.body,
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      timeoutMs: opts.timeoutMs,
     });
   } catch (err) {
     return { ok: false, retriable: true, status: 0, data: String(err) };
   }
-  const text = await res.text().catch(() => '');
+  const text = res.body;
   if (res.status >= 200 && res.status < 300) {
     if (text.length === 0) return { ok: true, status: res.status };
     try {
-      return { ok: true, status: res.status, reply: fromHttp({ headers: Object.fromEntries(res.headers.entries()), body: text }) };
+      return { ok: true, status: res.status, reply: fromHttp({ headers: res.headers, body: text }) };
     } catch (err) {
       // Knative: "Unable to decode response: unknown encoding and non empty response".
       return { ok: false, retriable: true, status: res.status, data: `non-empty response is not a CloudEvent: ${asSsisError(err).message}` };
