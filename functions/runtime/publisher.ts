@@ -1,10 +1,12 @@
 /**
  * Sending events to the broker the way a Knative function does: HTTP POST in binary content mode
- * to K_SINK (the broker ingress). The broker answers 202 when the event is stored.
+ * to K_SINK (the broker ingress). The broker answers 202 when the event is stored. Pooled
+ * keep-alive sockets (infra/http/post.ts), like the brokers' deliveries.
  */
 import type { SsisEvent } from '../../events/envelope';
 import { toHttpBinary } from '../../events/codec/http';
 import { SsisError } from '../../core/errors';
+import { postHttp, type HttpResponse } from '../../infra/http/post';
 
 export interface EventPublisher {
   publish(event: SsisEvent): Promise<void>;
@@ -14,15 +16,14 @@ export function httpPublisher(sinkUrl: string, opts: { timeoutMs?: number } = {}
   return {
     async publish(event) {
       const { headers, body } = toHttpBinary(event);
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(sinkUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+        res = await postHttp(sinkUrl, { headers, body, timeoutMs: opts.timeoutMs ?? 10_000 });
       } catch (err) {
         throw new SsisError('SSIS_BROKER_UNAVAILABLE', `broker at ${sinkUrl} unreachable: ${String(err)}`, { cause: err });
       }
       if (res.status !== 202 && res.status !== 200 && res.status !== 204) {
-        const text = await res.text().catch(() => '');
-        throw new SsisError('SSIS_BROKER_UNAVAILABLE', `broker refused ${event.type} ${event.id}: ${res.status} ${text.slice(0, 200)}`, {
+        throw new SsisError('SSIS_BROKER_UNAVAILABLE', `broker refused ${event.type} ${event.id}: ${res.status} ${res.body.slice(0, 200)}`, {
           retriable: res.status >= 500 || res.status === 429,
         });
       }
