@@ -53,7 +53,6 @@ export interface EmbeddedBrokerOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-
 export function eventAttributes(e: SsisEvent): EventAttributes {
   const attrs: Record<string, ExtensionValue | undefined> = {
     specversion: e.specversion, id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time, datacontenttype: e.datacontenttype, partitionkey: e.partitionkey,

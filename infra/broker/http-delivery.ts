@@ -1,7 +1,6 @@
 /**
  * One delivery attempt of a CloudEvent to a subscriber, as the Knative Kafka dispatcher makes it
- * (both brokers use it)
- * (notes/knative-kafka.md §1.5, §1.7): POST in binary mode with `Prefer: reply` and
+ * (notes/knative-kafka.md §1.5, §1.7), for both brokers and `ssis replay --to-url`: POST in binary mode with `Prefer: reply` and
  * `Kn-Namespace`; 2xx with an empty body = done, 2xx with a CloudEvent = a reply to re-ingest,
  * 2xx with anything else = failed (retried); ≥500, 404, 408, 409, 429 and network errors are
  * retried, other statuses go to the dead-letter sink at once.
