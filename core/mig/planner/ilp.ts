@@ -29,6 +29,27 @@ export interface MigIlpOptions {
   readonly timeLimitSec?: number;
 }
 
+/**
+ * A combination stage 3 must not choose again: a position from every group taken while every
+ * vacated running replica leaves its own (row: Σ groups' x − Σ vacated stays ≤ groups − 1).
+ */
+export interface NoGood {
+  readonly groups: readonly (readonly IlpPlacement[])[];
+  readonly vacated: readonly WorkInstance[];
+}
+
+export interface IlpStagesOptions extends MigIlpOptions {
+  /**
+   * Lazy constraint on stage 3: a solution it answers with a no-good is cut off and stage 3 solved
+   * again, at most `rejectRounds` times (default 20). The planner uses it to forbid cycles of moves
+   * that make-before-break cannot order.
+   */
+  readonly reject?: (chosen: readonly IlpPlacement[], all: readonly IlpPlacement[]) => NoGood | undefined;
+  readonly rejectRounds?: number;
+  /** Wall-clock limit for all stages and rounds together, seconds (each stage gets what is left, at most timeLimitSec). */
+  readonly budgetSec?: number;
+}
+
 export type IlpStageName = 'unmet' | 'gpus' | 'moves';
 
 export interface IlpStage {
@@ -38,8 +59,11 @@ export interface IlpStage {
 }
 
 export interface MigIlpResult {
-  /** 'optimal' only when every stage was solved to optimality. */
-  readonly status: 'optimal' | 'time-limit' | 'infeasible' | 'error';
+  /**
+   * 'optimal' only when every stage was solved to optimality; 'rejected' when every stage-3
+   * solution was refused by `reject` (IlpStagesOptions).
+   */
+  readonly status: 'optimal' | 'time-limit' | 'infeasible' | 'error' | 'rejected';
   readonly stages: readonly IlpStage[];
   /** The plan at the minimum GPU count (stage 2), with whatever moves that solution made. */
   readonly minGpus: MigPlan | undefined;
@@ -171,10 +195,9 @@ function lpText(model: Model, objective: readonly (readonly [number, string])[],
   return ['Minimize', ` obj: ${linear(objective)}`, 'Subject To', ...model.rows, ...extraRows, 'Bounds', ...model.bounds, ' y_none = 0', 'Binary', ...list, 'End', ''].join('\n');
 }
 
-/** Carries the solution out on a fresh builder of the same problem (GPUs match by position). */
-function toPlan(base: PlanBuilder, builder: PlanBuilder, model: Model, result: LpResult, algorithm: string): MigPlan {
-  const gpuOf = (x: XVar): WorkGpu => builder.gpus[base.gpus.indexOf(x.gpu)] ?? x.gpu;
-  const chosen = model.xs.filter((x) => (result.columns.get(x.name) ?? 0) > 0.5);
+/** Carries a solution out on a fresh builder of the same problem (GPUs match by index), moves in no particular order. */
+function toPlan(builder: PlanBuilder, chosen: readonly IlpPlacement[], algorithm: string): MigPlan {
+  const gpuOf = (x: IlpPlacement): WorkGpu => builder.gpus[x.gpuIndex] as WorkGpu;
   const used = new Set(chosen.map(gpuOf));
   for (const service of builder.problem.services) {
     const mine = chosen.filter((x) => x.service === service);
@@ -203,42 +226,112 @@ function toPlan(base: PlanBuilder, builder: PlanBuilder, model: Model, result: L
   return builder.finish(algorithm);
 }
 
+/** One chosen x of a solution: a GPU (index into the builder's GPUs) holds this profile, at this position, for this service. */
+export interface IlpPlacement {
+  /** The x variable's name in the model. */
+  readonly variable: string;
+  readonly gpuIndex: number;
+  readonly profile: ProfileGeometry;
+  readonly position: ProfilePosition;
+  readonly service: Service;
+  /** The running replica whose current position this is (it stays), if any. */
+  readonly running: WorkInstance | undefined;
+}
+
+/** The three stages on a built problem, as {@link solveMigIlp} but returning the chosen placements, not plans. */
+export interface IlpStagesOutcome {
+  readonly status: MigIlpResult['status'];
+  readonly stages: readonly IlpStage[];
+  /** Stage 2's solution (minimum GPUs), when one was found. */
+  readonly minGpus: readonly IlpPlacement[] | undefined;
+  /** Stage 3's solution (minimum moves at that GPU count), when one was found (and not rejected). */
+  readonly minMoves: readonly IlpPlacement[] | undefined;
+  readonly variables: number;
+  readonly rows: number;
+}
+
+function placements(base: PlanBuilder, model: Model, result: LpResult | undefined): IlpPlacement[] {
+  return model.xs.filter((x) => result === undefined || (result.columns.get(x.name) ?? 0) > 0.5).map((x) => ({ variable: x.name, gpuIndex: base.gpus.indexOf(x.gpu), profile: x.profile, position: x.position, service: x.service, running: x.running }));
+}
+
+/** Solves the three stages (see the file comment) on `base` (a fresh builder whose surplus is released). */
+export function solveIlpStages(base: PlanBuilder, solver: LpSolver, options: IlpStagesOptions = {}): IlpStagesOutcome {
+  const timeLimitSec = options.timeLimitSec ?? 10;
+  const model = buildModel(base);
+  const stages: IlpStage[] = [];
+  const deadline = performance.now() + 1000 * (options.budgetSec ?? Infinity);
+  const solve = (stage: IlpStageName, objective: readonly (readonly [number, string])[], extra: readonly string[]): LpResult => {
+    const left = Math.max(0.05, (deadline - performance.now()) / 1000);
+    const result = solver(lpText(model, objective, extra), { timeLimitSec: Math.min(timeLimitSec, left) });
+    stages.push({ stage, status: result.status, objective: result.objective });
+    return result;
+  };
+  const rowsCount = model.rows.length;
+  const finish = (status: MigIlpResult['status'], minGpus?: LpResult, minMoves?: LpResult): IlpStagesOutcome => ({
+    status, stages,
+    minGpus: minGpus === undefined ? undefined : placements(base, model, minGpus),
+    minMoves: minMoves === undefined ? undefined : placements(base, model, minMoves),
+    variables: model.xs.length + model.ys.size, rows: rowsCount,
+  });
+  const failed = (r: LpResult): MigIlpResult['status'] => (r.status === 'time-limit' ? 'time-limit' : r.status === 'infeasible' ? 'infeasible' : 'error');
+
+  const yTerms = [...model.ys.values()].map((y): [number, string] => [1, y]);
+  const cuts: string[] = [];
+  const stayVar = new Map(model.xs.filter((x) => x.running !== undefined).map((x) => [x.running, x.name]));
+  let unmetBound: string | undefined;
+  let gpuBound: string | undefined;
+  let s2: LpResult | undefined;
+  let rejected = 0;
+  let everyX: IlpPlacement[] | undefined;
+  // A cut can make a stage's bound unreachable: the stage before is then solved again with the cuts.
+  for (;;) {
+    if (unmetBound === undefined) {
+      const s1 = solve('unmet', model.unmetTerms, cuts);
+      if (s1.status !== 'optimal') return finish(cuts.length > 0 && s1.status === 'infeasible' ? 'rejected' : failed(s1));
+      unmetBound = ` b_unmet: ${linear(model.unmetTerms)} <= ${num(Math.round(s1.objective))}`;
+    }
+    if (gpuBound === undefined || s2 === undefined) {
+      const r = solve('gpus', yTerms, [unmetBound, ...cuts]);
+      if (r.status === 'infeasible' && cuts.length > 0) {
+        unmetBound = undefined;
+        continue;
+      }
+      if (r.status !== 'optimal' && r.columns.size === 0) return finish(failed(r));
+      s2 = r;
+      if (r.status !== 'optimal') return finish('time-limit', s2);
+      gpuBound = ` b_gpus: ${linear(yTerms)} <= ${num(Math.round(r.objective))}`;
+      if (model.stayTerms.length === 0) {
+        stages.push({ stage: 'moves', status: 'skipped', objective: 0 });
+        return finish('optimal', s2, s2);
+      }
+    }
+    const s3 = solve('moves', model.stayTerms, [unmetBound, gpuBound, ...cuts]);
+    if (s3.status === 'infeasible' && cuts.length > 0) {
+      gpuBound = undefined;
+      continue;
+    }
+    if (s3.columns.size === 0) return finish(failed(s3), s2);
+    const noGood = options.reject?.(placements(base, model, s3), (everyX ??= placements(base, model, undefined)));
+    if (noGood === undefined) return finish(s3.status === 'optimal' ? 'optimal' : 'time-limit', s2, s3);
+    if (++rejected >= (options.rejectRounds ?? 20) || performance.now() >= deadline) return finish('rejected', s2);
+    const vacated = noGood.vacated.flatMap((i): [number, string][] => {
+      const v = stayVar.get(i);
+      return v === undefined ? [] : [[-1, v]];
+    });
+    const chosen = noGood.groups.flatMap((group) => group.map((x): [number, string] => [1, x.variable]));
+    cuts.push(` c_${cuts.length}: ${linear([...chosen, ...vacated])} <= ${noGood.groups.length - 1}`);
+  }
+}
+
 /** Solves the three stages (see the file comment); plans come back for the stages that found a solution. */
 export function solveMigIlp(input: PlannerInput, solver: LpSolver, options: MigIlpOptions = {}): MigIlpResult {
-  const timeLimitSec = options.timeLimitSec ?? 10;
   const problem: Problem = buildProblem(input);
   const fresh = (): PlanBuilder => {
     const b = new PlanBuilder(problem);
     b.releaseSurplus();
     return b;
   };
-  const base = fresh();
-  const model = buildModel(base);
-  const stages: IlpStage[] = [];
-  const solve = (stage: IlpStageName, objective: readonly (readonly [number, string])[], extra: readonly string[]): LpResult => {
-    const result = solver(lpText(model, objective, extra), { timeLimitSec });
-    stages.push({ stage, status: result.status, objective: result.objective });
-    return result;
-  };
-  const rowsCount = model.rows.length;
-  const finish = (status: MigIlpResult['status'], minGpus?: MigPlan, minMoves?: MigPlan): MigIlpResult => ({ status, stages, minGpus, minMoves, variables: model.xs.length + model.ys.size, rows: rowsCount });
-  const failed = (r: LpResult): MigIlpResult['status'] => (r.status === 'time-limit' ? 'time-limit' : r.status === 'infeasible' ? 'infeasible' : 'error');
-
-  const s1 = solve('unmet', model.unmetTerms, []);
-  if (s1.status !== 'optimal') return finish(failed(s1));
-  const unmetBound = ` b_unmet: ${linear(model.unmetTerms)} <= ${num(Math.round(s1.objective))}`;
-  const yTerms = [...model.ys.values()].map((y): [number, string] => [1, y]);
-  const s2 = solve('gpus', yTerms, [unmetBound]);
-  if (s2.status !== 'optimal' && s2.columns.size === 0) return finish(failed(s2));
-  const minGpus = toPlan(base, fresh(), model, s2, 'ilp-min-gpus');
-  if (s2.status !== 'optimal') return finish('time-limit', minGpus);
-  const gpuBound = ` b_gpus: ${linear(yTerms)} <= ${num(Math.round(s2.objective))}`;
-  if (model.stayTerms.length === 0) {
-    stages.push({ stage: 'moves', status: 'skipped', objective: 0 });
-    return finish('optimal', minGpus, minGpus);
-  }
-  const s3 = solve('moves', model.stayTerms, [unmetBound, gpuBound]);
-  if (s3.columns.size === 0) return finish(failed(s3), minGpus);
-  const minMoves = toPlan(base, fresh(), model, s3, 'ilp-min-moves');
-  return finish(s3.status === 'optimal' ? 'optimal' : 'time-limit', minGpus, minMoves);
+  const outcome = solveIlpStages(fresh(), solver, options);
+  const plan = (chosen: readonly IlpPlacement[] | undefined, algorithm: string): MigPlan | undefined => (chosen === undefined ? undefined : toPlan(fresh(), chosen, algorithm));
+  return { status: outcome.status, stages: outcome.stages, minGpus: plan(outcome.minGpus, 'ilp-min-gpus'), minMoves: plan(outcome.minMoves, 'ilp-min-moves'), variables: outcome.variables, rows: outcome.rows };
 }

@@ -16,10 +16,11 @@
  * the remaining positions to the new replicas.
  */
 import { bestFitChooser, runBaseline } from './baselines.js';
+import { EXACT_MAX_GPUS, exactPacking, type ExactStageOptions } from './exact.js';
 import { newReplicasInOrder } from './order.js';
 import { buildProblem, type Problem, type Service } from './problem.js';
 import { improve } from './improve.js';
-import { Packer, type PackItem } from './repack.js';
+import { Packer, type PackItem, type PackOptions } from './repack.js';
 import { emitPlan } from './schedule.js';
 import { compareKeys } from './search.js';
 import type { MigPlan, PlannerInput } from './types.js';
@@ -86,6 +87,11 @@ interface PackedItems extends Packed {
   readonly unplacedItems: readonly PackItem[];
 }
 
+function packOptions(problem: Problem, strict: boolean): PackOptions {
+  const large = problem.gpus.length > LARGE_CLUSTER;
+  return { allowMoves: problem.options.allowMoves, strict, rearrangeTrials: large ? 2 : 6, drainTrials: large ? 4 : 16, consolidateTrials: large ? 150 : Infinity, evictSubsets: !large };
+}
+
 /** One greedy packing pass (repack.ts). */
 function pack(problem: Problem, pass: PassOptions): PackedItems {
   const builder = new PlanBuilder(problem);
@@ -93,21 +99,38 @@ function pack(problem: Problem, pass: PassOptions): PackedItems {
   const consolidating = allowMoves && problem.options.consolidate;
   builder.releaseSurplus();
   const large = problem.gpus.length > LARGE_CLUSTER;
-  const packer = new Packer(builder, problem, { allowMoves, strict: pass.strict, rearrangeTrials: large ? 2 : 6, drainTrials: large ? 4 : 16, consolidateTrials: large ? 150 : Infinity, evictSubsets: !large });
+  const packer = new Packer(builder, problem, packOptions(problem, pass.strict));
   if (consolidating && pass.consolidateFirst) packer.consolidate();
   const unplacedItems: PackItem[] = [];
   const failed = new Set<Service>();
-  inPlacementOrder(problem, builder).forEach(({ service, id }, rank) => {
-    const item: PackItem = { service, replica: id, origin: null, rank };
+  newItems(problem, builder).forEach((item) => {
     // A replica that found nothing leaves the plan fuller, so its siblings cannot fit either.
-    if (failed.has(service) || !packer.placeNew(item)) {
-      failed.add(service);
+    if (failed.has(item.service) || !packer.placeNew(item)) {
+      failed.add(item.service);
       unplacedItems.push(item);
     }
   });
   if (consolidating) packer.consolidate();
   if (allowMoves && !large) packer.keepMoreInPlace();
   return { builder, packer, unplacedItems, unplaced: countByService(unplacedItems) };
+}
+
+/** The new replicas as packing items, in placement order. */
+function newItems(problem: Problem, builder: PlanBuilder): PackItem[] {
+  return inPlacementOrder(problem, builder).map(({ service, id }, rank) => ({ service, replica: id, origin: null, rank }));
+}
+
+/**
+ * The exact stage (exact.ts), where asked for and affordable: only with moves and consolidation
+ * allowed, as the ILP's objective (fewest GPUs, by moving any movable replica) is the planner's then.
+ */
+function exactlyPacked(problem: Problem, exact: ExactStageOptions | undefined): Packed | undefined {
+  const { allowMoves, consolidate } = problem.options;
+  if (exact === undefined || !allowMoves || !consolidate || problem.gpus.length > (exact.maxGpus ?? EXACT_MAX_GPUS)) return undefined;
+  const builder = new PlanBuilder(problem);
+  builder.releaseSurplus();
+  const packed = exactPacking(problem, exact, packOptions(problem, false), newItems(problem, builder));
+  return packed === undefined ? undefined : { builder: packed.builder, packer: packed.packer, unplaced: countByService(packed.unplacedItems) };
 }
 
 function countByService(items: readonly PackItem[]): Map<Service, number> {
@@ -138,13 +161,22 @@ function comparePacked(a: Packed, b: Packed): number {
   return compareKeys(a.packer.score(), b.packer.score());
 }
 
+export interface PlanMigOptions {
+  /**
+   * The exact stage (exact.ts): on clusters of at most `maxGpus` GPUs, with moves and consolidation
+   * allowed, the placement ILP is solved too and its plan replaces the heuristic's where it is
+   * better by the objective and its moves can be ordered make-before-break. Off when absent.
+   */
+  readonly exact?: ExactStageOptions;
+}
+
 /**
  * The plan for this state and demand (see the file comment). Throws on invalid input. Two packing
  * passes — new replicas first, and consolidation first — and the best by the objective becomes the
- * plan; if its moves cannot be ordered make-before-break, its strict twin (moves only onto slots
- * free at plan start) is used instead.
+ * plan (or the exact stage's, when asked for and better); if its moves cannot be ordered
+ * make-before-break, its strict twin (moves only onto slots free at plan start) is used instead.
  */
-export function planMig(input: PlannerInput): MigPlan {
+export function planMig(input: PlannerInput, options: PlanMigOptions = {}): MigPlan {
   const problem = buildProblem(input);
   const { allowMoves } = problem.options;
   const consolidating = allowMoves && problem.options.consolidate;
@@ -153,7 +185,13 @@ export function planMig(input: PlannerInput): MigPlan {
   // The search runs on the best greedy packing only: its time is better spent there than split.
   let first = true;
   for (const { pass, result } of packed) {
-    const plan = emitPlan(...emitArgs(first ? improved(problem, result, pass.seed) : result));
+    const heuristic = first ? improved(problem, result, pass.seed) : result;
+    if (first) {
+      const exact = exactlyPacked(problem, options.exact);
+      const exactPlan = exact !== undefined && comparePacked(exact, heuristic) < 0 ? emitPlan(...emitArgs(exact)) : undefined;
+      if (exactPlan !== undefined) return exactPlan;
+    }
+    const plan = emitPlan(...emitArgs(heuristic));
     if (plan !== undefined) return plan;
     const strict = pack(problem, { ...pass, strict: true });
     const strictPlan = emitPlan(...emitArgs(first ? improved(problem, strict, pass.seed) : strict));

@@ -418,6 +418,18 @@ export class Packer {
     this.put(choice.bin, { item, profile, index: choice.index, position });
   }
 
+  /**
+   * Puts the item at exactly this profile and position (an exact solution carried into the packing);
+   * false when the GPU's table lacks the profile or the position overlaps what the GPU holds.
+   */
+  placeAt(item: PackItem, bin: Bin, profile: ProfileGeometry, position: ProfilePosition): boolean {
+    const index = bin.table.indexOf(profile);
+    const mask = profile.spec.wholeGpu ? bin.gpu.geometry.fullMask : position.mask;
+    if (index < 0 || (bin.mask & mask) !== 0) return false;
+    this.put(bin, { item, profile, index, position });
+    return true;
+  }
+
   /** Puts the item on a GPU in use (direct, else rearranged); false when neither works. */
   placeOnUsed(item: PackItem, excluded: ReadonlySet<Bin>): boolean {
     const choice = this.direct(item, excluded);

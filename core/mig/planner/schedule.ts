@@ -25,8 +25,10 @@ interface Mover {
 
 const groupKey = (service: Service, slot: Pick<Slot, 'profile'>): string => `${service.name}\u0000${slot.profile.name}`;
 
-/** Orders moves so each runs after the moves that vacate its target (Kahn's algorithm); undefined on a cycle. */
-function orderMoves(movers: readonly Mover[]): Mover[] | undefined {
+/** Moves ordered so each runs after the moves that vacate its target (Kahn's algorithm), or one cycle of waits. */
+type Ordering = { readonly ordered: readonly Mover[] } | { readonly cycle: readonly Mover[] };
+
+function orderMoves(movers: readonly Mover[]): Ordering {
   const leaving = new Map<Bin, Mover[]>();
   for (const m of movers) {
     const list = leaving.get(m.from) ?? [];
@@ -34,10 +36,12 @@ function orderMoves(movers: readonly Mover[]): Mover[] | undefined {
     leaving.set(m.from, list);
   }
   const waiting = new Map<Mover, number>();
+  const blockedBy = new Map<Mover, Mover[]>();
   const unblocks = new Map<Mover, Mover[]>();
   for (const m of movers) {
     const blockers = (leaving.get(m.to) ?? []).filter((o) => o !== m && (o.instance.mask & m.slot.position.mask) !== 0);
     waiting.set(m, blockers.length);
+    blockedBy.set(m, blockers);
     for (const o of blockers) {
       const list = unblocks.get(o) ?? [];
       list.push(m);
@@ -56,16 +60,39 @@ function orderMoves(movers: readonly Mover[]): Mover[] | undefined {
       if (left === 0) ready.push(next);
     }
   }
-  return out.length === movers.length ? out : undefined;
+  if (out.length === movers.length) return { ordered: out };
+  // Every move left waits on another move left: walking back along waits must close a cycle.
+  const done = new Set(out);
+  const path: Mover[] = [];
+  let at = movers.find((m) => !done.has(m));
+  while (at !== undefined && !path.includes(at)) {
+    path.push(at);
+    at = blockedBy.get(at)?.find((o) => !done.has(o));
+  }
+  return { cycle: at === undefined ? path : path.slice(path.indexOf(at)) };
 }
 
-export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>, allowMoves: boolean): MigPlan | undefined {
-  const builder = packer.builder;
+/**
+ * A cycle of make-before-break waits among the packing's moves (each member's target overlaps the
+ * next one's origin), or undefined when the moves can be ordered. The exact stage forbids such a
+ * cycle and solves again.
+ */
+export function moveCycle(packer: Packer): readonly { readonly to: Bin; readonly slot: Slot; readonly from: Bin; readonly instance: WorkInstance }[] | undefined {
+  const matched = match(packer);
+  if (matched === undefined) return undefined;
+  const ordering = orderMoves(matched.movers);
+  return 'cycle' in ordering ? ordering.cycle : undefined;
+}
+
+/**
+ * Match (see the file comment): running replicas that keep their exact position stay, the others
+ * take their service's remaining positions of their profile (moves), and the positions left over
+ * go to new replicas, per service. Undefined when a running replica finds no position.
+ */
+function match(packer: Packer): { movers: Mover[]; newSlots: Map<Service, { bin: Bin; slot: Slot }[]> } | undefined {
   const bins = [...packer.bins].sort((a, b) => a.gpu.order - b.gpu.order);
-  // Match: positions taken by each service (and profile), origins kept.
   const stays = new Set<WorkInstance>();
   const openSlots = new Map<string, { bin: Bin; slot: Slot }[]>();
-  const newSlots = new Map<Service, { bin: Bin; slot: Slot }[]>();
   for (const bin of bins) {
     const origins = bin.gpu.instances.filter(isMovable);
     for (const slot of bin.slots) {
@@ -93,7 +120,7 @@ export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>,
     list.splice(list.indexOf(target), 1);
     movers.push({ from: item.origin.bin, instance: item.origin.instance, to: target.bin, slot: target.slot });
   }
-  if (!allowMoves && movers.length > 0) return undefined;
+  const newSlots = new Map<Service, { bin: Bin; slot: Slot }[]>();
   for (const list of openSlots.values()) {
     for (const t of list) {
       const mine = newSlots.get(t.slot.item.service) ?? [];
@@ -101,8 +128,19 @@ export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>,
       newSlots.set(t.slot.item.service, mine);
     }
   }
-  const ordered = orderMoves(movers);
-  if (ordered === undefined) return undefined;
+  return { movers, newSlots };
+}
+
+export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>, allowMoves: boolean): MigPlan | undefined {
+  const builder = packer.builder;
+  const bins = [...packer.bins].sort((a, b) => a.gpu.order - b.gpu.order);
+  const matched = match(packer);
+  if (matched === undefined) return undefined;
+  const { movers, newSlots } = matched;
+  if (!allowMoves && movers.length > 0) return undefined;
+  const ordering = orderMoves(movers);
+  if (!('ordered' in ordering)) return undefined;
+  const ordered = ordering.ordered;
   const emptied = new Set(bins.filter((b) => b.pinnedCount === 0 && b.slots.length === 0 && b.heldMask !== 0));
   for (const m of ordered) {
     builder.move(m.from.gpu, m.instance, m.to.gpu, m.slot.position, emptied.has(m.from) ? 'consolidate' : 'repartition');
