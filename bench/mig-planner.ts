@@ -3,15 +3,18 @@
  * default 12 for ILP sizes, half that above), BENCH_ILP_LIMIT_SEC (per ILP stage, default 10).
  *
  * Seeded random instances (bench/mig-instances.ts: 8–512 GPUs, mixed GPU models, arrivals and
- * departures placed by a fragmentation-unaware driver) are planned by the planner and every
- * baseline in the same run — first-fit, best-fit, the nos-style count-only greedy, and, on 8–32
- * GPUs, the exact ILP (HiGHS; minimum unmet → minimum GPUs → minimum moves). Reported: GPUs in use,
- * unmet replicas, moves, stranded memory slots, solve time p50/p99, the gap to the ILP, and ratios
- * against the baselines; then the issue's targets, each marked met or not.
+ * departures placed by a fragmentation-unaware driver) are planned by the planner as shipped (its
+ * exact stage on ≤ 64 GPUs), by its heuristic alone, and by every baseline in the same run —
+ * first-fit, best-fit, the nos-style count-only greedy, and, on 8–32 GPUs, the exact ILP (HiGHS;
+ * minimum unmet → minimum GPUs → minimum moves) and the best plan make-before-break can carry out
+ * (the same ILP with cycles of moves cut off). Reported: GPUs in use, unmet replicas, moves,
+ * stranded memory slots, solve time p50/p99, the gap to the ILP, and ratios against the baselines;
+ * then the issue's targets, each marked met or not, for the planner and for its heuristic alone.
  */
 import { randomInstance } from './mig-instances';
 import { loadHighsSolver } from '../core/optimizer/milp-highs';
-import { planBestFit, planCountGreedy, planFirstFit, planMig, solveMigIlp, type MigPlan, type PlannerInput } from '../core/mig/planner/index';
+import { EXACT_MAX_GPUS, planBestFit, planCountGreedy, planFirstFit, planMig, planMigExactly, solveMigIlp, type MigPlan, type PlannerInput } from '../core/mig/planner/index';
+import type { LpSolver } from '../core/optimizer/milp';
 
 const ILP_SIZES = [8, 16, 32];
 const LARGE_SIZES = [64, 128, 256, 512];
@@ -19,13 +22,32 @@ const SEEDS = Number(process.env['BENCH_SEEDS'] ?? 12);
 const ILP_LIMIT_SEC = Number(process.env['BENCH_ILP_LIMIT_SEC'] ?? 10);
 /** Timing repetitions per instance (the first run of each algorithm also counts). */
 const REPS = 3;
+/** Timing repetitions of the planner at 512 GPUs. */
+const TARGET_REPS = 17;
 
-const ALGORITHMS: readonly { readonly name: string; readonly run: (i: PlannerInput) => MigPlan }[] = [
-  { name: 'planner', run: planMig },
-  { name: 'first-fit', run: planFirstFit },
-  { name: 'best-fit', run: planBestFit },
-  { name: 'count-greedy', run: planCountGreedy },
-];
+interface Algorithm {
+  readonly name: string;
+  readonly run: (i: PlannerInput) => MigPlan;
+  /** Timing repetitions at this size. */
+  readonly reps: (size: number) => number;
+}
+
+/**
+ * The planner as shipped (heuristic, plus the exact stage on ≤ EXACT_MAX_GPUS GPUs, timed once per
+ * instance there: its ILP dominates), the heuristic alone, and the baselines.
+ */
+function algorithms(solver: LpSolver): readonly Algorithm[] {
+  const always = (): number => REPS;
+  // p99 at 512 GPUs is a target: enough timings there (6 seeds × 17 = 102) that it is not just the maximum.
+  const heuristicReps = (size: number): number => (size >= 512 ? TARGET_REPS : REPS);
+  return [
+    { name: 'planner', run: (i) => planMig(i, { exact: { solver } }), reps: (size) => (size <= EXACT_MAX_GPUS ? 1 : heuristicReps(size)) },
+    { name: 'planner heuristic', run: (i) => planMig(i), reps: heuristicReps },
+    { name: 'first-fit', run: planFirstFit, reps: always },
+    { name: 'best-fit', run: planBestFit, reps: always },
+    { name: 'count-greedy', run: planCountGreedy, reps: always },
+  ];
+}
 
 interface Row {
   readonly size: number;
@@ -46,6 +68,8 @@ interface IlpRow {
   readonly unmet: number;
   readonly moves: number;
   readonly ms: number;
+  /** Unmet in the best plan make-before-break can carry out (the exact stage alone, with a long budget). */
+  readonly actuatableUnmet: number;
 }
 
 function quantile(xs: readonly number[], q: number): number {
@@ -63,6 +87,7 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 async function main(): Promise<void> {
   const solver = await loadHighsSolver();
+  const ALGORITHMS = algorithms(solver);
   const rows: Row[] = [];
   const ilp: IlpRow[] = [];
   const started = Date.now();
@@ -70,10 +95,10 @@ async function main(): Promise<void> {
     const seeds = ILP_SIZES.includes(size) ? SEEDS : Math.max(3, Math.round(SEEDS / 2));
     for (let seed = 1; seed <= seeds; seed++) {
       const input = randomInstance({ gpus: size, seed });
-      for (const { name, run } of ALGORITHMS) {
+      for (const { name, run, reps } of ALGORITHMS) {
         const times: number[] = [];
         let plan: MigPlan | undefined;
-        for (let r = 0; r < REPS; r++) {
+        for (let r = 0; r < reps(size); r++) {
           const t0 = performance.now();
           plan = run(input);
           times.push(performance.now() - t0);
@@ -85,14 +110,17 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const r = solveMigIlp(input, solver, { timeLimitSec: ILP_LIMIT_SEC });
         const best = r.minMoves?.summary;
-        ilp.push({ size, seed, solved: r.status === 'optimal' && best !== undefined, gpus: best?.gpusUsed ?? NaN, unmet: best?.unmet ?? NaN, moves: best?.moves ?? NaN, ms: performance.now() - t0 });
+        const ms = performance.now() - t0;
+        // The ILP does not model make-before-break: its optimum may need a cycle of moves no cluster can run.
+        const actuatable = planMigExactly(input, { solver, timeLimitSec: ILP_LIMIT_SEC, budgetSec: 6 * ILP_LIMIT_SEC })?.summary;
+        ilp.push({ size, seed, solved: r.status === 'optimal' && best !== undefined, gpus: best?.gpusUsed ?? NaN, unmet: best?.unmet ?? NaN, moves: best?.moves ?? NaN, ms, actuatableUnmet: actuatable?.unmet ?? NaN });
       }
     }
     process.stderr.write(`  ${size} GPUs done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
 
   const out: string[] = [];
-  out.push(`MIG planner benchmark — ${SEEDS} seeds at ${ILP_SIZES.join('/')} GPUs (with ILP), ${Math.max(3, Math.round(SEEDS / 2))} at ${LARGE_SIZES.join('/')} GPUs; times over ${REPS} runs each`, '');
+  out.push(`MIG planner benchmark — ${SEEDS} seeds at ${ILP_SIZES.join('/')} GPUs (with ILP), ${Math.max(3, Math.round(SEEDS / 2))} at ${LARGE_SIZES.join('/')} GPUs; times over ${REPS} runs each (the planner's exact stage, on ≤ ${EXACT_MAX_GPUS} GPUs, over one)`, '');
   const perSize: string[][] = [['GPUs', 'algorithm', 'GPUs used', 'unmet', 'moves', 'stranded slots', 'p50 ms', 'p99 ms']];
   for (const size of [...ILP_SIZES, ...LARGE_SIZES]) {
     for (const { name } of ALGORITHMS) {
@@ -109,26 +137,28 @@ async function main(): Promise<void> {
   out.push('Totals per size (sums over the instances):', table(perSize), '');
 
   const solved = ilp.filter((r) => r.solved);
-  const gap: string[][] = [['algorithm', '', 'unmet = ILP', 'GPUs = ILP', 'GPUs ≤ ILP+1', 'max GPU excess', 'moves ≤ ILP+1']];
-  const gapOf = (name: string): { optimal: number; withinOne: number; sameUnmet: number; worst: number; movesOk: number } => {
+  const gap: string[][] = [['algorithm', '', 'unmet = ILP', 'unmet ≤ actuatable', 'GPUs = ILP', 'GPUs ≤ ILP+1', 'max GPU excess', 'moves ≤ ILP+1']];
+  const gapOf = (name: string): { optimal: number; withinOne: number; sameUnmet: number; actuatable: number; worst: number; movesOk: number } => {
     let optimal = 0;
     let withinOne = 0;
     let sameUnmet = 0;
+    let actuatable = 0;
     let worst = 0;
     let movesOk = 0;
     for (const i of solved) {
       const r = rows.find((x) => x.size === i.size && x.seed === i.seed && x.algorithm === name)!;
       if (r.unmet === i.unmet) sameUnmet++;
+      if (r.unmet <= i.actuatableUnmet) actuatable++;
       if (r.unmet === i.unmet && r.gpus === i.gpus) optimal++;
       if (r.unmet === i.unmet && r.gpus <= i.gpus + 1) withinOne++;
       if (r.unmet === i.unmet) worst = Math.max(worst, r.gpus - i.gpus);
       if (r.moves <= i.moves + 1) movesOk++;
     }
-    return { optimal, withinOne, sameUnmet, worst, movesOk };
+    return { optimal, withinOne, sameUnmet, actuatable, worst, movesOk };
   };
   for (const { name } of ALGORITHMS) {
     const g = gapOf(name);
-    gap.push([name, '', pct(g.sameUnmet, solved.length), pct(g.optimal, solved.length), pct(g.withinOne, solved.length), `+${g.worst}`, pct(g.movesOk, solved.length)]);
+    gap.push([name, '', pct(g.sameUnmet, solved.length), pct(g.actuatable, solved.length), pct(g.optimal, solved.length), pct(g.withinOne, solved.length), `+${g.worst}`, pct(g.movesOk, solved.length)]);
   }
   out.push(`Against the ILP optimum (${solved.length} of ${ilp.length} instances solved to optimality; GPUs compared at equal unmet):`, table(gap), '');
 
@@ -144,20 +174,24 @@ async function main(): Promise<void> {
   }
   out.push('Across the whole suite:', table(ratios), '');
 
-  const g = gapOf('planner');
-  const p99At512 = quantile(rows.filter((r) => r.size === 512 && r.algorithm === 'planner').flatMap((r) => r.times), 0.99);
-  const better = (name: string): boolean => {
-    const b = totals(name);
-    return (planner.unmet < b.unmet && planner.gpus <= b.gpus) || (planner.gpus < b.gpus && planner.unmet <= b.unmet);
+  const p99At512 = (name: string): number => quantile(rows.filter((r) => r.size === 512 && r.algorithm === name).flatMap((r) => r.times), 0.99);
+  const better = (name: string, than: string): boolean => {
+    const p = totals(name);
+    const b = totals(than);
+    return (p.unmet < b.unmet && p.gpus <= b.gpus) || (p.gpus < b.gpus && p.unmet <= b.unmet);
   };
   const target = (ok: boolean, text: string): string => `  [${ok ? 'met' : 'NOT met'}] ${text}`;
-  out.push('Targets (issue 5):');
-  out.push(target(g.optimal >= 0.95 * solved.length, `optimal GPU count on ≥95% of ILP-solved instances: ${pct(g.optimal, solved.length)}`));
-  out.push(target(g.worst <= 1 && g.sameUnmet === solved.length, `never worse than +1 GPU (and never more unmet): worst +${g.worst}, unmet equal on ${pct(g.sameUnmet, solved.length)}`));
-  out.push(target(g.movesOk >= 0.95 * solved.length, `moves ≤ ILP minimum + 1 on ≥95%: ${pct(g.movesOk, solved.length)}`));
-  out.push(target(p99At512 <= 50, `p99 solve time ≤ 50 ms at 512 GPUs: ${p99At512.toFixed(1)} ms`));
-  out.push(target(better('first-fit') && better('count-greedy'), 'strictly better than first-fit and count-only greedy on GPUs used or unmet demand across the suite'));
-  out.push('', `total wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  for (const name of ['planner', 'planner heuristic']) {
+    const g = gapOf(name);
+    out.push(`Targets (issue 5), ${name === 'planner' ? 'the planner as shipped (exact stage on ≤ ' + String(EXACT_MAX_GPUS) + ' GPUs)' : 'the heuristic alone'}:`);
+    out.push(target(g.optimal >= 0.95 * solved.length, `optimal GPU count on ≥95% of ILP-solved instances: ${pct(g.optimal, solved.length)}`));
+    out.push(target(g.worst <= 1 && g.actuatable === solved.length, `never worse than +1 GPU: worst +${g.worst}; never more unmet than the best make-before-break plan: ${pct(g.actuatable, solved.length)} (unmet = the plain ILP's on ${pct(g.sameUnmet, solved.length)})`));
+    out.push(target(g.movesOk >= 0.95 * solved.length, `moves ≤ ILP minimum + 1 on ≥95%: ${pct(g.movesOk, solved.length)}`));
+    out.push(target(p99At512(name) <= 50, `p99 solve time ≤ 50 ms at 512 GPUs: ${p99At512(name).toFixed(1)} ms`));
+    out.push(target(better(name, 'first-fit') && better(name, 'count-greedy'), 'strictly better than first-fit and count-only greedy on GPUs used or unmet demand across the suite'));
+    out.push('');
+  }
+  out.push(`total wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -47,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         await runKafka(rest);
         return;
       case 'mig':
-        runMig(rest);
+        await runMig(rest);
         return;
       case 'optimize':
         await runOptimize(rest);

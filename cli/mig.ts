@@ -11,7 +11,8 @@ import { stringify } from 'yaml';
 import { SsisError } from '../core/errors';
 import type { GpuState } from '../core/mig/layout';
 import { MIG_CONFIG_LABEL } from '../core/mig/mig-parted';
-import { planBestFit, planCountGreedy, planFirstFit, planMig, type MigPlan, type PlannerInput, type ServiceDemand } from '../core/mig/planner/index';
+import { EXACT_BUDGET_SEC, EXACT_MAX_GPUS, planBestFit, planCountGreedy, planFirstFit, planMig, type MigPlan, type PlannerInput, type ServiceDemand } from '../core/mig/planner/index';
+import { loadHighsSolver } from '../core/optimizer/milp-highs';
 
 const HELP = `Usage: ssis mig plan --state <file> --demand <file> [options]
 
@@ -24,12 +25,14 @@ Options:
                       runningReplicas?, newReplicaIds?}]}
   --algorithm <name>  planner (default), first-fit, best-fit or count-greedy (nos-style, profile counts only)
   --no-consolidate    do not drain GPUs whose replicas fit elsewhere
+  --no-exact          heuristic only: skip the planner's exact stage (the placement ILP, solved with HiGHS on
+                      clusters of at most ${EXACT_MAX_GPUS} GPUs within ${EXACT_BUDGET_SEC} s, kept where it beats the heuristic)
   --json              print the plan as JSON
   --mig-parted        print the mig-parted config (YAML) for the changed nodes after the table
 `;
 
 const ALGORITHMS: Readonly<Record<string, (input: PlannerInput) => MigPlan>> = {
-  planner: planMig,
+  planner: (input) => planMig(input),
   'first-fit': planFirstFit,
   'best-fit': planBestFit,
   'count-greedy': planCountGreedy,
@@ -109,12 +112,12 @@ export function formatPlan(plan: MigPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
-function runPlan(argv: readonly string[]): void {
+async function runPlan(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       state: { type: 'string' }, demand: { type: 'string' }, algorithm: { type: 'string' }, json: { type: 'boolean' },
-      'no-consolidate': { type: 'boolean' }, 'mig-parted': { type: 'boolean' }, help: { type: 'boolean' },
+      'no-consolidate': { type: 'boolean' }, 'no-exact': { type: 'boolean' }, 'mig-parted': { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -134,7 +137,9 @@ function runPlan(argv: readonly string[]): void {
   const demand = listIn(readJson(values.demand!, '--demand'), ['services', 'demand']);
   if (gpus === undefined) throw new SsisError('SSIS_INVALID_CONFIG', `${values.state}: expected {"gpus": [...]}`, { issues: [{ field: 'gpus', message: 'missing list' }] });
   if (demand === undefined) throw new SsisError('SSIS_INVALID_CONFIG', `${values.demand}: expected {"services": [...]}`, { issues: [{ field: 'services', message: 'missing list' }] });
-  const plan = run({ gpus: gpus as GpuState[], demand: demand as ServiceDemand[], options: { consolidate: values['no-consolidate'] !== true } });
+  const input: PlannerInput = { gpus: gpus as GpuState[], demand: demand as ServiceDemand[], options: { consolidate: values['no-consolidate'] !== true } };
+  const exact = algorithm === 'planner' && values['no-exact'] !== true && gpus.length <= EXACT_MAX_GPUS;
+  const plan = exact ? planMig(input, { exact: { solver: await loadHighsSolver() } }) : run(input);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return;
@@ -143,10 +148,10 @@ function runPlan(argv: readonly string[]): void {
   if (values['mig-parted']) process.stdout.write(`\n${stringify(plan.migParted.config)}`);
 }
 
-export function runMig(argv: readonly string[]): void {
+export async function runMig(argv: readonly string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'plan') {
-    runPlan(rest);
+    await runPlan(rest);
     return;
   }
   if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {

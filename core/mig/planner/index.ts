@@ -1,6 +1,6 @@
 /** The MIG placement planner (issue 5), its baselines and the exact ILP. */
 export * from './types.js';
-export { planMig, type PlanMigOptions } from './planner.js';
+export { EXACT_ALGORITHM, planMig, planMigExactly, type PlanMigOptions } from './planner.js';
 export { EXACT_BUDGET_SEC, EXACT_MAX_GPUS, EXACT_STAGE_LIMIT_SEC, type ExactStageOptions } from './exact.js';
 export { planBestFit, planCountGreedy, planFirstFit } from './baselines.js';
 export { solveMigIlp, type IlpStage, type IlpStageName, type MigIlpOptions, type MigIlpResult } from './ilp.js';

@@ -127,6 +127,10 @@ function newItems(problem: Problem, builder: PlanBuilder): PackItem[] {
 function exactlyPacked(problem: Problem, exact: ExactStageOptions | undefined): Packed | undefined {
   const { allowMoves, consolidate } = problem.options;
   if (exact === undefined || !allowMoves || !consolidate || problem.gpus.length > (exact.maxGpus ?? EXACT_MAX_GPUS)) return undefined;
+  return exactlyPackedAnySize(problem, exact);
+}
+
+function exactlyPackedAnySize(problem: Problem, exact: ExactStageOptions): Packed | undefined {
   const builder = new PlanBuilder(problem);
   builder.releaseSurplus();
   const packed = exactPacking(problem, exact, packOptions(problem, false), newItems(problem, builder));
@@ -161,6 +165,9 @@ function comparePacked(a: Packed, b: Packed): number {
   return compareKeys(a.packer.score(), b.packer.score());
 }
 
+/** MigPlan.algorithm of a plan the exact stage made. */
+export const EXACT_ALGORITHM = 'planner/exact';
+
 export interface PlanMigOptions {
   /**
    * The exact stage (exact.ts): on clusters of at most `maxGpus` GPUs, with moves and consolidation
@@ -188,7 +195,7 @@ export function planMig(input: PlannerInput, options: PlanMigOptions = {}): MigP
     const heuristic = first ? improved(problem, result, pass.seed) : result;
     if (first) {
       const exact = exactlyPacked(problem, options.exact);
-      const exactPlan = exact !== undefined && comparePacked(exact, heuristic) < 0 ? emitPlan(...emitArgs(exact)) : undefined;
+      const exactPlan = exact !== undefined && comparePacked(exact, heuristic) < 0 ? emitPlan(...emitArgs(exact), EXACT_ALGORITHM) : undefined;
       if (exactPlan !== undefined) return exactPlan;
     }
     const plan = emitPlan(...emitArgs(heuristic));
@@ -201,6 +208,18 @@ export function planMig(input: PlannerInput, options: PlanMigOptions = {}): MigP
   return runBaseline('planner', bestFitChooser, 'no allowed start clear of owned instances', problem);
 }
 
-function emitArgs(p: Packed): Parameters<typeof emitPlan> {
+/**
+ * The exact stage's plan alone, at any cluster size: the best plan make-before-break can carry out
+ * by the ILP's objective (which drains GPUs by moving any movable replica, as planMig with moves
+ * and consolidation allowed), within the stage's budget. Undefined when
+ * the stage found none. bench:mig measures the heuristic against it where the plain ILP's optimum
+ * needs a cycle of moves no cluster can run.
+ */
+export function planMigExactly(input: PlannerInput, exact: ExactStageOptions): MigPlan | undefined {
+  const packed = exactlyPackedAnySize(buildProblem(input), exact);
+  return packed === undefined ? undefined : emitPlan(...emitArgs(packed), EXACT_ALGORITHM);
+}
+
+function emitArgs(p: Packed): [Packer, ReadonlyMap<Service, number>, boolean] {
   return [p.packer, p.unplaced, p.builder.problem.options.allowMoves];
 }

@@ -131,7 +131,7 @@ function match(packer: Packer): { movers: Mover[]; newSlots: Map<Service, { bin:
   return { movers, newSlots };
 }
 
-export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>, allowMoves: boolean): MigPlan | undefined {
+export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>, allowMoves: boolean, algorithm = 'planner'): MigPlan | undefined {
   const builder = packer.builder;
   const bins = [...packer.bins].sort((a, b) => a.gpu.order - b.gpu.order);
   const matched = match(packer);
@@ -159,5 +159,5 @@ export function emitPlan(packer: Packer, unplaced: ReadonlyMap<Service, number>,
       : 'no free position clear of running replicas';
     builder.addUnmet({ service: service.name, priority: service.priority, profiles: service.profileLabel, requested: service.newIds.length, unmet: count, reason: unmetReason(builder, service, count, service.newIds.length, what) });
   }
-  return builder.finish('planner');
+  return builder.finish(algorithm);
 }

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInstance } from '../../../../bench/mig-instances';
 import { SsisError } from '../../../../core/errors';
-import { assertValidCluster, slotMask, type GpuState } from '../../../../core/mig/layout';
-import { getProfile } from '../../../../core/mig/geometry';
-import { planBestFit, planCountGreedy, planFirstFit, planMig, type MigPlan, type PlannerInput, type ServiceDemand } from '../../../../core/mig/planner/index';
+import { assertValidCluster, type GpuState } from '../../../../core/mig/layout';
+import { planBestFit, planCountGreedy, planFirstFit, planMig, type PlannerInput, type ServiceDemand } from '../../../../core/mig/planner/index';
 import { deepFreeze, gpu, inst } from '../fixtures';
+import { replaySteps } from './replay';
 
 const A100 = 'A100-SXM4-40GB';
 const EXAMPLES = join(__dirname, '..', '..', '..', '..', 'examples', 'mig');
@@ -29,28 +29,6 @@ function thrown(f: () => unknown): SsisError {
     throw err;
   }
   throw new Error('expected an SsisError');
-}
-
-/** Replays the plan's steps on the state, checking make-before-break: every create lands on free slots. */
-function replaySteps(input: PlannerInput, plan: MigPlan): void {
-  const occupied = new Map<string, Map<string, number>>();
-  for (const g of input.gpus) {
-    const m = new Map<string, number>();
-    for (const i of g.instances) if (i.owner !== null) m.set(i.id, slotMask(i.start, getProfile(g.model, i.profile).shape.memorySlots));
-    occupied.set(`${g.node}/gpu${g.index}`, m);
-  }
-  const model = new Map(input.gpus.map((g) => [`${g.node}/gpu${g.index}`, g.model]));
-  for (const step of plan.steps) {
-    const key = `${step.node}/gpu${step.gpuIndex}`;
-    const here = occupied.get(key)!;
-    const mask = slotMask(step.start, getProfile(model.get(key)!, step.profile).shape.memorySlots);
-    if (step.kind === 'create' || (step.kind === 'start' && !here.has(step.instanceId))) {
-      const clash = [...here.entries()].filter(([, m]) => (m & mask) !== 0);
-      expect(clash, `${step.kind} ${step.instanceId} lands on slots still in use`).to.deep.equal([]);
-      here.set(step.instanceId, mask);
-    }
-    if (step.kind === 'destroy') here.delete(step.instanceId);
-  }
 }
 
 describe('core/mig/planner: planMig', () => {
