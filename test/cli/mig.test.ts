@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomInstance } from '../../bench/mig-instances';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'ssis.js');
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'mig');
@@ -27,6 +28,21 @@ describe('cli: ssis mig plan', function () {
     expect(plan.migParted.config.version).to.equal('v1');
     const ff = execFileSync('node', [BIN, 'mig', 'plan', '--state', STATE, '--demand', DEMAND, '--algorithm', 'first-fit'], { encoding: 'utf8' });
     expect(ff).to.contain('summarize (priority 1): 1 of 1 3g.20gb replica(s) unplaced');
+  });
+
+  it('runs the exact stage by default where it beats the heuristic (seeded 32-GPU instance 11: one GPU fewer); --no-exact skips it', () => {
+    const input = randomInstance({ gpus: 32, seed: 11 });
+    const dir = mkdtempSync(join(tmpdir(), 'ssis-mig-'));
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ gpus: input.gpus }));
+    writeFileSync(join(dir, 'demand.json'), JSON.stringify({ services: input.demand }));
+    const run = (...extra: string[]): { algorithm: string; summary: Record<string, number> } =>
+      JSON.parse(execFileSync('node', [BIN, 'mig', 'plan', '--state', join(dir, 'state.json'), '--demand', join(dir, 'demand.json'), '--json', ...extra], { encoding: 'utf8' })) as { algorithm: string; summary: Record<string, number> };
+    const exact = run();
+    const heuristic = run('--no-exact');
+    expect(exact.algorithm).to.equal('planner/exact');
+    expect(heuristic.algorithm).to.equal('planner');
+    expect(exact.summary.gpusUsed).to.equal(heuristic.summary.gpusUsed! - 1);
+    expect(execFileSync('node', [BIN, 'mig', 'plan', '--help'], { encoding: 'utf8' })).to.contain('--no-exact');
   });
 
   it('--help, and refusals: missing options, a state that breaks the geometry (naming GPU, slot, profile)', () => {
