@@ -259,6 +259,7 @@ export function solveIlpStages(base: PlanBuilder, solver: LpSolver, options: Ilp
   const timeLimitSec = options.timeLimitSec ?? 10;
   const model = buildModel(base);
   const stages: IlpStage[] = [];
+  // Reads the clock: the solver's own time limits make a timed-out solve clock-bound anyway.
   const deadline = performance.now() + 1000 * (options.budgetSec ?? Infinity);
   const solve = (stage: IlpStageName, objective: readonly (readonly [number, string])[], extra: readonly string[]): LpResult => {
     const left = Math.max(0.05, (deadline - performance.now()) / 1000);

@@ -13,7 +13,8 @@
  * else a GPU in use emptied onto the others; then GPUs are emptied onto the others wherever all
  * their replicas fit (objective 2). Matching (schedule.ts) keeps every running replica whose
  * position its service still holds, moves the rest make-before-break in a valid order, and gives
- * the remaining positions to the new replicas.
+ * the remaining positions to the new replicas. Where the caller passes a solver and the cluster is
+ * small (exact.ts), the placement ILP is solved too and its plan kept when it is better.
  */
 import { bestFitChooser, runBaseline } from './baselines.js';
 import { EXACT_MAX_GPUS, exactPacking, type ExactStageOptions } from './exact.js';
