@@ -192,15 +192,20 @@ export function planMig(input: PlannerInput, options: PlanMigOptions = {}): MigP
   const packed = passes.map((pass) => ({ pass, result: pack(problem, pass) })).sort((a, b) => comparePacked(a.result, b.result));
   // The search runs on the best greedy packing only: its time is better spent there than split.
   let first = true;
+  let exact: Packed | undefined;
   for (const { pass, result } of packed) {
     const heuristic = first ? improved(problem, result, pass.seed) : result;
     if (first) {
-      const exact = exactlyPacked(problem, options.exact);
+      exact = exactlyPacked(problem, options.exact);
       const exactPlan = exact !== undefined && comparePacked(exact, heuristic) < 0 ? emitPlan(...emitArgs(exact), EXACT_ALGORITHM) : undefined;
       if (exactPlan !== undefined) return exactPlan;
     }
     const plan = emitPlan(...emitArgs(heuristic));
     if (plan !== undefined) return plan;
+    // The heuristic's moves cannot be ordered: the exact stage's plan, if it has one, before a strict pass.
+    const exactPlan = exact === undefined ? undefined : emitPlan(...emitArgs(exact), EXACT_ALGORITHM);
+    if (exactPlan !== undefined) return exactPlan;
+    exact = undefined;
     const strict = pack(problem, { ...pass, strict: true });
     const strictPlan = emitPlan(...emitArgs(first ? improved(problem, strict, pass.seed) : strict));
     if (strictPlan !== undefined) return strictPlan;
@@ -212,9 +217,9 @@ export function planMig(input: PlannerInput, options: PlanMigOptions = {}): MigP
 /**
  * The exact stage's plan alone, at any cluster size: the best plan make-before-break can carry out
  * by the ILP's objective (which drains GPUs by moving any movable replica, as planMig with moves
- * and consolidation allowed), within the stage's budget. Undefined when
- * the stage found none. bench:mig measures the heuristic against it where the plain ILP's optimum
- * needs a cycle of moves no cluster can run.
+ * and consolidation allowed), within the stage's budget. Undefined when the stage found none.
+ * bench:mig measures the heuristic against it where the plain ILP's optimum needs a cycle of moves
+ * no cluster can run.
  */
 export function planMigExactly(input: PlannerInput, exact: ExactStageOptions): MigPlan | undefined {
   const packed = exactlyPackedAnySize(buildProblem(input), exact);
