@@ -13,10 +13,10 @@
  */
 import type { LpSolver } from '../../optimizer/milp.js';
 import { solveIlpStages, type IlpPlacement, type NoGood } from './ilp.js';
-import type { Problem, Service } from './problem.js';
+import type { Service } from './problem.js';
 import { Packer, type PackItem, type PackOptions } from './repack.js';
 import { moveCycle } from './schedule.js';
-import { PlanBuilder } from './work.js';
+import type { PlanBuilder } from './work.js';
 
 export interface ExactStageOptions {
   /** Solves CPLEX-LP models (core/optimizer/milp-highs.ts loads HiGHS). */
@@ -45,13 +45,13 @@ export interface ExactPacking {
 }
 
 /**
- * Solves the ILP and carries its solution into a fresh packing; undefined when no stage found a
+ * Solves the ILP on `builder` (fresh, its surplus released; the plan is written to it) and carries
+ * its solution into a fresh packing; undefined when no stage found a
  * solution or the solution cannot be carried (which would be a bug in one of the two models).
  * `newItems`: the new replicas in placement order (their ids go to the ILP's new positions in that order).
  */
-export function exactPacking(problem: Problem, options: ExactStageOptions, packOptions: PackOptions, newItems: readonly PackItem[]): ExactPacking | undefined {
-  const builder = new PlanBuilder(problem);
-  builder.releaseSurplus();
+export function exactPacking(builder: PlanBuilder, options: ExactStageOptions, packOptions: PackOptions, newItems: readonly PackItem[]): ExactPacking | undefined {
+  const { problem } = builder;
   const carried = (chosen: readonly IlpPlacement[]): { packer: Packer; unplacedItems: PackItem[] } | undefined => {
     const packer = new Packer(builder, problem, packOptions);
     for (const bin of packer.bins) for (const slot of [...bin.slots]) packer.take(bin, slot);

@@ -134,7 +134,7 @@ function exactlyPacked(problem: Problem, exact: ExactStageOptions | undefined): 
 function exactlyPackedAnySize(problem: Problem, exact: ExactStageOptions): Packed | undefined {
   const builder = new PlanBuilder(problem);
   builder.releaseSurplus();
-  const packed = exactPacking(problem, exact, packOptions(problem, false), newItems(problem, builder));
+  const packed = exactPacking(builder, exact, packOptions(problem, false), newItems(problem, builder));
   return packed === undefined ? undefined : { builder: packed.builder, packer: packed.packer, unplaced: countByService(packed.unplacedItems) };
 }
 

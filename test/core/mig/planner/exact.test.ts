@@ -4,25 +4,16 @@
  * of moves are cut off lazily and the ILP solved again.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomInstance } from '../../../../bench/mig-instances';
 import type { LpSolver } from '../../../../core/optimizer/milp';
 import { loadHighsSolver } from '../../../../core/optimizer/milp-highs';
-import type { GpuState } from '../../../../core/mig/layout';
-import { EXACT_ALGORITHM, planMig, planMigExactly, solveMigIlp, type PlannerInput, type ServiceDemand } from '../../../../core/mig/planner/index';
+import { EXACT_ALGORITHM, planMig, planMigExactly, solveMigIlp } from '../../../../core/mig/planner/index';
 import { solveIlpStages, type IlpPlacement } from '../../../../core/mig/planner/ilp';
 import { buildProblem } from '../../../../core/mig/planner/problem';
 import { PlanBuilder } from '../../../../core/mig/planner/work';
-import { replaySteps } from './replay';
+import { proposal, replaySteps } from './helpers';
 
-const EXAMPLES = join(__dirname, '..', '..', '..', '..', 'examples', 'mig');
 
-function proposal(): PlannerInput {
-  const state = JSON.parse(readFileSync(join(EXAMPLES, 'proposal-state.json'), 'utf8')) as { gpus: GpuState[] };
-  const demand = JSON.parse(readFileSync(join(EXAMPLES, 'proposal-demand.json'), 'utf8')) as { services: ServiceDemand[] };
-  return { gpus: state.gpus, demand: demand.services };
-}
 
 describe('core/mig/planner: the exact stage', function () {
   this.timeout(120_000);

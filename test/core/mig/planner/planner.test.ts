@@ -3,23 +3,15 @@
  * moves, refusals that name GPU, slot and profile, and properties over seeded random instances.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomInstance } from '../../../../bench/mig-instances';
 import { SsisError } from '../../../../core/errors';
-import { assertValidCluster, type GpuState } from '../../../../core/mig/layout';
+import { assertValidCluster } from '../../../../core/mig/layout';
 import { planBestFit, planCountGreedy, planFirstFit, planMig, type PlannerInput, type ServiceDemand } from '../../../../core/mig/planner/index';
-import { deepFreeze, gpu, inst } from '../fixtures';
-import { replaySteps } from './replay';
+import { gpu, inst } from '../fixtures';
+import { proposal, replaySteps } from './helpers';
 
 const A100 = 'A100-SXM4-40GB';
-const EXAMPLES = join(__dirname, '..', '..', '..', '..', 'examples', 'mig');
 
-function proposal(): PlannerInput {
-  const state = JSON.parse(readFileSync(join(EXAMPLES, 'proposal-state.json'), 'utf8')) as { gpus: GpuState[] };
-  const demand = JSON.parse(readFileSync(join(EXAMPLES, 'proposal-demand.json'), 'utf8')) as { services: ServiceDemand[] };
-  return deepFreeze({ gpus: state.gpus, demand: demand.services });
-}
 
 function thrown(f: () => unknown): SsisError {
   try {

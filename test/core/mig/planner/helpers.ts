@@ -1,8 +1,20 @@
-/** Test helper: checks a plan's steps are make-before-break on the state it was planned for. */
+/** Test helpers of the planner's tests: the proposal example, and a make-before-break check of a plan's steps. */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { getProfile } from '../../../../core/mig/geometry';
-import { slotMask } from '../../../../core/mig/layout';
-import type { MigPlan, PlannerInput } from '../../../../core/mig/planner/index';
+import { slotMask, type GpuState } from '../../../../core/mig/layout';
+import type { MigPlan, PlannerInput, ServiceDemand } from '../../../../core/mig/planner/index';
+import { deepFreeze } from '../fixtures';
+
+const EXAMPLES = join(__dirname, '..', '..', '..', '..', 'examples', 'mig');
+
+/** The proposal's example (examples/mig): free 2g + 1g fragments and a 3g request. Frozen: no algorithm may change its input. */
+export function proposal(): PlannerInput {
+  const state = JSON.parse(readFileSync(join(EXAMPLES, 'proposal-state.json'), 'utf8')) as { gpus: GpuState[] };
+  const demand = JSON.parse(readFileSync(join(EXAMPLES, 'proposal-demand.json'), 'utf8')) as { services: ServiceDemand[] };
+  return deepFreeze({ gpus: state.gpus, demand: demand.services });
+}
 
 /** Replays the plan's steps on the state, checking make-before-break: every create lands on free slots. */
 export function replaySteps(input: PlannerInput, plan: MigPlan): void {
