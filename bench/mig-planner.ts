@@ -2,7 +2,7 @@
  * MIG planner benchmark (not a test): `npm run bench:mig`. Env: BENCH_SEEDS (instances per size,
  * default 12 for ILP sizes, half that above), BENCH_ILP_LIMIT_SEC (per ILP stage, default 10).
  *
- * Seeded random instances (bench/mig-instances.ts: 8–512 GPUs, mixed GPU models, arrivals and
+ * Seeded random instances (sim/workload/mig-instances.ts: 8–512 GPUs, mixed GPU models, arrivals and
  * departures placed by a fragmentation-unaware driver) are planned by the planner as shipped (its
  * exact stage on ≤ 64 GPUs), by its heuristic alone, and by every baseline in the same run —
  * first-fit, best-fit, the nos-style count-only greedy, and, on 8–32 GPUs, the exact ILP (HiGHS;
@@ -11,10 +11,10 @@
  * stranded memory slots, solve time p50/p99, the gap to the ILP, and ratios against the baselines;
  * then the issue's targets, each marked met or not, for the planner and for its heuristic alone.
  */
-import { randomInstance } from './mig-instances';
-import { loadHighsSolver } from '../core/optimizer/milp-highs';
+import { randomInstance } from '../sim/workload/mig-instances';
+import { loadHighsSolver } from '../infra/solver/highs';
 import { EXACT_MAX_GPUS, planBestFit, planCountGreedy, planFirstFit, planMig, planMigExactly, solveMigIlp, type MigPlan, type PlannerInput } from '../core/mig/planner/index';
-import type { LpSolver } from '../core/optimizer/milp';
+import type { LpSolver } from '../core/ports/lp-solver';
 
 const ILP_SIZES = [8, 16, 32];
 const LARGE_SIZES = [64, 128, 256, 512];

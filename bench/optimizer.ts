@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { indexSystem } from '../core/optimizer/allocation';
 import { loadInfernoSystem, type InfernoSystem } from '../core/optimizer/data';
 import { solveMilp } from '../core/optimizer/milp';
-import { loadHighsSolver } from '../core/optimizer/milp-highs';
+import { loadHighsSolver } from '../infra/solver/highs';
 import { buildCandidates, solve, solveGreedy } from '../core/optimizer/solver';
 import { optimizeCluster, type ClusterService } from '../core/optimizer/cluster-system';
 import { configurationFrom } from '../infra/config/from-configmaps';
 import { loadManifests } from '../infra/knative/manifests';
 import { loadInfernoFolder } from '../infra/optimizer/inferno-files';
-import { prng } from './mig-instances';
+import { mulberry32 as prng } from '../core/common/prng';
 
 const REF = join(__dirname, '../../shared/reference/inferno');
 const N = Number(process.env['BENCH_N'] ?? 30);

@@ -12,7 +12,7 @@ import { SsisError } from '../core/errors';
 import type { GpuState } from '../core/mig/layout';
 import { MIG_CONFIG_LABEL } from '../core/mig/mig-parted';
 import { EXACT_BUDGET_SEC, EXACT_MAX_GPUS, planBestFit, planCountGreedy, planFirstFit, planMig, type MigPlan, type PlannerInput, type ServiceDemand } from '../core/mig/planner/index';
-import { loadHighsSolver } from '../core/optimizer/milp-highs';
+import { loadHighsSolver } from '../infra/solver/highs';
 
 const HELP = `Usage: ssis mig plan --state <file> --demand <file> [options]
 

@@ -10,7 +10,7 @@ import { SsisError } from '../core/errors';
 import { indexSystem, type Allocation } from '../core/optimizer/allocation';
 import { toSolutionData, type InfernoSystem, type SolutionRow } from '../core/optimizer/data';
 import { solveMilp } from '../core/optimizer/milp';
-import { loadHighsSolver } from '../core/optimizer/milp-highs';
+import { loadHighsSolver } from '../infra/solver/highs';
 import { buildCandidates, solve } from '../core/optimizer/solver';
 import { loadInfernoFolder } from '../infra/optimizer/inferno-files';
 

@@ -10,11 +10,11 @@ import { PLACEMENT_FAILED } from '../events/placement-failed';
 import { ROLLOUT_COMPLETED } from '../events/rollout-completed';
 import { SCALE_DECIDED, SCALE_POLICIES } from '../events/scale-decided';
 import { configurationFrom } from '../infra/config/from-configmaps';
-import { DEFAULT_NODES } from '../infra/embedded/stack';
+import { DEFAULT_NODES } from '../app/embedded-stack';
 import { postCloudEvent } from '../infra/broker/http-delivery';
 import { isKafkaUrl, knativeNames, parseKafkaUrl } from '../infra/kafka/names';
 import { parsePosition, readTopic, type ReadRecord } from '../infra/kafka/topic-reader';
-import { formatWhatIf, narrowWhatIf, whatIf, type WhatIfPolicy } from '../infra/kafka/what-if';
+import { formatWhatIf, narrowWhatIf, whatIf, type WhatIfPolicy } from '../app/what-if';
 import { loadManifests } from '../infra/knative/manifests';
 import { gpuInventory } from '../core/optimizer/cluster-system';
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SimulatedNodeConfig } from '../core/config/ssis-config';
 import { SsisError } from '../core/errors';
-import { startEmbeddedStack } from '../infra/embedded/stack';
+import { startEmbeddedStack } from '../app/embedded-stack';
 import { parseKafkaUrl } from '../infra/kafka/names';
 import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
 

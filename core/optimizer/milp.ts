@@ -33,30 +33,10 @@
 import { numInstances } from './data';
 import type { Allocation, SystemIndex } from './allocation';
 import type { ServerCandidates } from './solver';
+import type { LpResult, LpSolver, LpSolveOptions } from '../ports/lp-solver';
 
 const f32 = Math.fround;
 
-export interface LpSolveOptions {
-  /** Wall-clock limit in seconds. */
-  readonly timeLimitSec?: number;
-  /** Relative MIP gap at which the solver may stop (HiGHS default 1e-4). */
-  readonly mipRelGap?: number;
-}
-
-/** Outcome of one LP/MIP solve, solver-neutral. */
-export interface LpResult {
-  /** 'optimal' | 'infeasible' | 'time-limit' | 'unbounded' | 'error'. */
-  readonly status: 'optimal' | 'infeasible' | 'time-limit' | 'unbounded' | 'error';
-  /** Solver's own status text. */
-  readonly solverStatus: string;
-  /** NaN when no solution. */
-  readonly objective: number;
-  /** Column name → primal value; empty when no solution. */
-  readonly columns: ReadonlyMap<string, number>;
-}
-
-/** Port: solves a model written in CPLEX LP format. */
-export type LpSolver = (lp: string, options?: LpSolveOptions) => LpResult;
 
 export type MilpMode = 'single' | 'multi';
 

@@ -27,7 +27,7 @@ import type { SsisEvent } from '../../events/envelope';
 import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-failed';
 import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
 import { SLICE_RECONFIGURED, type GpuLayout, type ReplicaMoveRef, type SliceRef, type SliceReconfigured } from '../../events/slice-reconfigured';
-import type { ClusterPort, RevisionView, ServiceView } from '../../infra/cluster/port';
+import type { ClusterPort, RevisionView, ServiceView } from '../../core/ports/cluster';
 import type { FunctionContext, SsisFunction } from '../runtime/function';
 
 export interface ReconfigureDeps {

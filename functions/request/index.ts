@@ -23,7 +23,7 @@ import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-f
 import { REQUEST_RECEIVED, type RequestApi, type RequestReceived } from '../../events/request-received';
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
 import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
-import type { ClusterPort } from '../../infra/cluster/port';
+import type { ClusterPort } from '../../core/ports/cluster';
 import type { FunctionContext, SsisFunction } from '../runtime/function';
 import { openAiResponse, parseOpenAiBody } from './openai-body';
 import { parseSsisBody, type InferenceCall } from './ssis-body';

@@ -10,7 +10,7 @@ import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
 import { SLICE_RECONFIGURED, type SliceReconfigured } from '../../events/slice-reconfigured';
-import type { ClusterPort } from '../../infra/cluster/port';
+import type { ClusterPort } from '../../core/ports/cluster';
 import type { FunctionContext, SsisFunction } from '../runtime/function';
 
 export interface RolloutDeps {

@@ -8,7 +8,7 @@ import type express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/common/ports';
 import type { SsisEvent } from '../../events/envelope';
-import type { EventPublisher } from './publisher';
+import type { EventPublisher } from '../../events/publisher';
 
 export interface FunctionContext {
   readonly logger: Logger;

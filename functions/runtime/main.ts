@@ -12,7 +12,7 @@ import { configurationFrom } from '../../infra/config/from-configmaps';
 import { createJsonLogger, type LogLevel } from '../../infra/logging/json-logger';
 import { buildEvaluateFunction } from '../evaluate/index';
 import type { SsisFunction } from './function';
-import { httpPublisher } from './publisher';
+import { httpPublisher } from '../../infra/http/event-publisher';
 import { createFunctionApp, createFunctionRegistry } from './server';
 
 const CONFIG_MAPS = ['ssis-config', 'autoscaler-config', 'ssis-model-catalog'];

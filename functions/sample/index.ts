@@ -14,9 +14,8 @@ import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { METRICS_SAMPLED, type MeasuredLoad, type MetricsSampled, type SampledMetric } from '../../events/metrics-sampled';
 import { PING_EVENT_TYPE } from '../../events/registry';
-import type { ClusterPort, ServiceView } from '../../infra/cluster/port';
-import type { MetricsSource } from '../../infra/metrics/direct-scrape';
-import { scalarOf } from '../../infra/metrics/query-engine';
+import type { ClusterPort, ServiceView } from '../../core/ports/cluster';
+import { scalarOf, type MetricsSource } from '../../core/ports/metrics-source';
 import { servingRevision } from '../reconfigure/index';
 import type { FunctionContext, SsisFunction } from '../runtime/function';
 

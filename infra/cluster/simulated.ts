@@ -15,7 +15,7 @@ import { assertValidCluster, type GpuState } from '../../core/mig/layout';
 import { EmulatedInferenceServer } from '../emulator/inference-server';
 import type {
   ClusterPort, ReadyOutcome, ReplicaView, RevisionView, RouteLease, ScrapeTarget, ServiceCondition, ServiceView, TrafficTarget,
-} from './port';
+} from '../../core/ports/cluster';
 
 export interface SimulatedNode {
   readonly name: string;

@@ -6,18 +6,10 @@
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { parseExposition } from './exposition';
-import { createLocalQueryEngine, type MetricsQueryEngine, type QueryResult } from './query-engine';
+import type { MetricsSource, QueryResult } from '../../core/ports/metrics-source';
+import type { ScrapeTarget } from '../../core/ports/cluster';
+import { createLocalQueryEngine } from './query-engine';
 import { createSeriesStore, type SeriesStore } from './series-store';
-
-export interface ScrapeTarget {
-  readonly url: string;
-  readonly labels: Readonly<Record<string, string>>;
-}
-
-export interface MetricsSource extends MetricsQueryEngine {
-  /** Brings the data up to `atMs` (a scrape here; nothing for Prometheus, which scrapes itself). */
-  refresh(atMs: number): Promise<void>;
-}
 
 export interface DirectScrapeOptions {
   readonly targets: () => readonly ScrapeTarget[];

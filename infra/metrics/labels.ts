@@ -4,7 +4,8 @@
  * exactly as in Prometheus.
  */
 
-export type Labels = Readonly<Record<string, string>>;
+export type { Labels } from '../../core/ports/metrics-source';
+import type { Labels } from '../../core/ports/metrics-source';
 
 /** The reserved label that carries the metric name. */
 export const METRIC_NAME_LABEL = '__name__';

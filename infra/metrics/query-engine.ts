@@ -1,31 +1,17 @@
 /**
- * The metrics query port: instant PromQL queries, answered in the shape of Prometheus'
- * /api/v1/query so that a Prometheus HTTP adapter maps 1:1 onto it. `createLocalQueryEngine`
- * answers from the embedded series store with Prometheus semantics.
+ * The in-process PromQL engine behind the metrics port (core/ports/metrics-source.ts):
+ * `createLocalQueryEngine` answers instant queries from the embedded series store with
+ * Prometheus semantics.
  */
 import { SsisError, asSsisError } from '../../core/errors';
-import type { Labels } from './labels';
 import type { Expr } from './promql/ast';
 import { evaluateInstant } from './promql/evaluator';
 import { describeType, parsePromql, typeOf } from './promql/parser';
 import type { PrometheusCompatibility } from './promql/values';
 import type { SeriesSource } from './series-store';
+import type { MetricsQueryEngine, QueryResult } from '../../core/ports/metrics-source';
 
 export type { PrometheusCompatibility } from './promql/values';
-
-export interface VectorElement {
-  readonly metric: Labels;
-  readonly value: number;
-}
-
-export type QueryResult =
-  | { readonly resultType: 'vector'; readonly result: readonly VectorElement[] }
-  | { readonly resultType: 'scalar'; readonly value: number };
-
-export interface MetricsQueryEngine {
-  /** Evaluates an instant query at atMs (ms since the epoch). Rejects with SsisError('SSIS_INVALID_CONFIG') for a bad query. */
-  query(promql: string, atMs: number): Promise<QueryResult>;
-}
 
 export interface LocalQueryEngineOptions {
   /** Instant selectors take the latest sample no older than this (default 5 min, Prometheus' --query.lookback-delta). */
@@ -96,20 +82,6 @@ function cachedParser(capacity: number): (promql: string) => Expr {
     }
     return expr;
   };
-}
-
-/**
- * The one number a query stands for: the value of a scalar, or of a one-element vector; null for
- * an empty vector (no series matched, or none had a sample in the window). NaN is passed through
- * (e.g. increase/increase over a window without requests is 0/0), so callers can tell "no data"
- * from "no traffic". When a vector has several elements the last one wins, the SSIS reference's
- * rule; the order is the local engine's (selectors sorted by label set) or Prometheus', which is
- * not guaranteed, so write queries that aggregate to one series.
- */
-export function scalarOf(result: QueryResult): number | null {
-  if (result.resultType === 'scalar') return result.value;
-  const last = result.result[result.result.length - 1];
-  return last === undefined ? null : last.value;
 }
 
 /** Checks a query's syntax and result type without evaluating it (for validating configuration up front). */

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInstance } from '../../bench/mig-instances';
+import { randomInstance } from '../../sim/workload/mig-instances';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'ssis.js');
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'mig');

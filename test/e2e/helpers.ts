@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SsisConfiguration } from '../../infra/config/from-configmaps';
-import { startEmbeddedStack, type RunningStack } from '../../infra/embedded/stack';
+import { startEmbeddedStack, type RunningStack } from '../../app/embedded-stack';
 import { createJsonLogger } from '../../infra/logging/json-logger';
 
 type StackNodes = NonNullable<Parameters<typeof startEmbeddedStack>[0]['nodes']>;

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SsisError } from '../../core/errors';
-import { startEmbeddedStack } from '../../infra/embedded/stack';
+import { startEmbeddedStack } from '../../app/embedded-stack';
 import { silentLogger } from '../../core/common/ports';
 import { ROOT } from './helpers';
 

@@ -13,12 +13,12 @@ import type { GpuState } from '../../core/mig/layout';
 import { revisionName } from '../../core/naming';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
-import type { ClusterPort, ServiceView } from '../../infra/cluster/port';
+import type { ClusterPort, ServiceView } from '../../core/ports/cluster';
 import { SimulatedCluster } from '../../infra/cluster/simulated';
 import { configurationFrom, type SsisConfiguration } from '../../infra/config/from-configmaps';
 import { loadManifests, type KnativeManifests } from '../../infra/knative/manifests';
 import type { FunctionContext } from '../../functions/runtime/function';
-import type { EventPublisher } from '../../functions/runtime/publisher';
+import type { EventPublisher } from '../../events/publisher';
 import { createFunctionRegistry } from '../../functions/runtime/server';
 
 export const ROOT = resolve(__dirname, '..', '..');

@@ -9,7 +9,7 @@ import type { SsisEvent } from '../../events/envelope';
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
 import { SCALE_DECIDED, type ScaleAction } from '../../events/scale-decided';
 import { SLICE_RECONFIGURED, type SliceReconfigured } from '../../events/slice-reconfigured';
-import type { ClusterPort, ServiceView } from '../../infra/cluster/port';
+import type { ClusterPort, ServiceView } from '../../core/ports/cluster';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
 import { buildReconfigureFunction } from '../../functions/reconfigure/index';
 import { buildRolloutFunction } from '../../functions/rollout/index';

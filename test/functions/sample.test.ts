@@ -11,8 +11,8 @@ import { METRICS_SAMPLED, type MetricsSampled } from '../../events/metrics-sampl
 import { PING_EVENT_TYPE } from '../../events/registry';
 import { pingSourceEvent } from '../../infra/broker/ping-source';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
-import { createDirectScrapeSource, type MetricsSource } from '../../infra/metrics/direct-scrape';
-import type { QueryResult } from '../../infra/metrics/query-engine';
+import type { MetricsSource, QueryResult } from '../../core/ports/metrics-source';
+import { createDirectScrapeSource } from '../../infra/metrics/direct-scrape';
 import { buildSampleFunction, loadQueries } from '../../functions/sample/index';
 import { A100, CONFIG, deploy, generate, harness, iso, MANIFESTS, MODELS, newCluster, service, T0, type Harness } from './helpers';
 

@@ -11,7 +11,7 @@
  * size and usually optimal or one GPU off; the exact stage closes that gap on a few tens of GPUs
  * in a fraction of a second to a few seconds. Pure: the solver is a port (core/optimizer/milp.ts).
  */
-import type { LpSolver } from '../../optimizer/milp.js';
+import type { LpSolver } from '../../ports/lp-solver';
 import { solveIlpStages, type IlpPlacement, type NoGood } from './ilp.js';
 import type { Service } from './problem.js';
 import { Packer, type PackItem, type PackOptions } from './repack.js';

@@ -17,7 +17,7 @@
  * Make-before-break ordering is NOT modelled: the optimum may swap replicas a real cluster cannot
  * swap without a spare slot, so it is a bound for the planner, not a plan to actuate.
  */
-import type { LpResult, LpSolver } from '../../optimizer/milp.js';
+import type { LpResult, LpSolver } from '../../ports/lp-solver';
 import { unmetReason } from './order.js';
 import { buildProblem, type Problem, type Service } from './problem.js';
 import type { ProfileGeometry, ProfilePosition } from './tables.js';

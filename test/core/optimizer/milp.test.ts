@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexSystem, type Allocation, type SystemIndex } from '../../../core/optimizer/allocation';
 import { type AcceleratorSpec, type InfernoSystem, type ModelPerfSpec, type ServerSpec } from '../../../core/optimizer/data';
-import { buildMilpModel, solveMilp, type LpSolver, type MilpOptions } from '../../../core/optimizer/milp';
-import { loadHighsSolver } from '../../../core/optimizer/milp-highs';
+import { buildMilpModel, solveMilp, type MilpOptions } from '../../../core/optimizer/milp';
+import type { LpSolver } from '../../../core/ports/lp-solver';
+import { loadHighsSolver } from '../../../infra/solver/highs';
 import { loadInfernoFolder } from '../../../infra/optimizer/inferno-files';
 import { buildCandidates, solve, type ServerCandidates } from '../../../core/optimizer/solver';
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SsisConfiguration } from '../../../infra/config/from-configmaps';
-import { startEmbeddedStack, type RunningStack } from '../../../infra/embedded/stack';
+import { startEmbeddedStack, type RunningStack } from '../../../app/embedded-stack';
 import type { KafkaNames } from '../../../infra/kafka/names';
 import { loadManifests } from '../../../infra/knative/manifests';
 import { createJsonLogger } from '../../../infra/logging/json-logger';

@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { SsisError } from '../../../core/errors';
 import { parseExposition } from '../../../infra/metrics/exposition';
-import { createLocalQueryEngine, scalarOf, validatePromql, type QueryResult } from '../../../infra/metrics/query-engine';
+import { scalarOf, type QueryResult } from '../../../core/ports/metrics-source';
+import { createLocalQueryEngine, validatePromql } from '../../../infra/metrics/query-engine';
 import { createSeriesStore, type SeriesStore } from '../../../infra/metrics/series-store';
 import { queryError } from './query-helpers';
 

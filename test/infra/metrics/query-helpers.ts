@@ -1,6 +1,7 @@
 /** Shortcuts for evaluator tests: build a store from promqltest-style series and query it. */
 import { SsisError } from '../../../core/errors';
-import { createLocalQueryEngine, type LocalQueryEngineOptions, type MetricsQueryEngine, type VectorElement } from '../../../infra/metrics/query-engine';
+import type { MetricsQueryEngine, VectorElement } from '../../../core/ports/metrics-source';
+import { createLocalQueryEngine, type LocalQueryEngineOptions } from '../../../infra/metrics/query-engine';
 import { createSeriesStore } from '../../../infra/metrics/series-store';
 import { loadSeries } from './load-series';
 

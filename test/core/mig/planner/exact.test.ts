@@ -4,9 +4,9 @@
  * of moves are cut off lazily and the ILP solved again.
  */
 import { expect } from 'chai';
-import { randomInstance } from '../../../../bench/mig-instances';
-import type { LpSolver } from '../../../../core/optimizer/milp';
-import { loadHighsSolver } from '../../../../core/optimizer/milp-highs';
+import { randomInstance } from '../../../../sim/workload/mig-instances';
+import type { LpSolver } from '../../../../core/ports/lp-solver';
+import { loadHighsSolver } from '../../../../infra/solver/highs';
 import { EXACT_ALGORITHM, planMig, planMigExactly, solveMigIlp } from '../../../../core/mig/planner/index';
 import { solveIlpStages, type IlpPlacement } from '../../../../core/mig/planner/ilp';
 import { buildProblem } from '../../../../core/mig/planner/problem';

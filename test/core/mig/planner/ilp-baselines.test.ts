@@ -4,9 +4,9 @@
  * say yes but no start is clear.
  */
 import { expect } from 'chai';
-import { randomInstance } from '../../../../bench/mig-instances';
-import type { LpSolver } from '../../../../core/optimizer/milp';
-import { loadHighsSolver } from '../../../../core/optimizer/milp-highs';
+import { randomInstance } from '../../../../sim/workload/mig-instances';
+import type { LpSolver } from '../../../../core/ports/lp-solver';
+import { loadHighsSolver } from '../../../../infra/solver/highs';
 import { planBestFit, planCountGreedy, planFirstFit, planMig, solveMigIlp, type ServiceDemand } from '../../../../core/mig/planner/index';
 import { gpu, inst } from '../fixtures';
 

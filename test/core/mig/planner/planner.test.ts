@@ -3,7 +3,7 @@
  * moves, refusals that name GPU, slot and profile, and properties over seeded random instances.
  */
 import { expect } from 'chai';
-import { randomInstance } from '../../../../bench/mig-instances';
+import { randomInstance } from '../../../../sim/workload/mig-instances';
 import { SsisError } from '../../../../core/errors';
 import { assertValidCluster } from '../../../../core/mig/layout';
 import { planBestFit, planCountGreedy, planFirstFit, planMig, type PlannerInput, type ServiceDemand } from '../../../../core/mig/planner/index';

@@ -10,7 +10,8 @@ import { SsisError } from '../../../../core/errors';
 import { parseGoFloat } from '../../../../infra/metrics/float-syntax';
 import { labelsKey } from '../../../../infra/metrics/labels';
 import { parseDuration } from '../../../../infra/metrics/promql/lexer';
-import type { PrometheusCompatibility, QueryResult } from '../../../../infra/metrics/query-engine';
+import type { QueryResult } from '../../../../core/ports/metrics-source';
+import type { PrometheusCompatibility } from '../../../../infra/metrics/query-engine';
 import { engineFor } from '../query-helpers';
 
 interface ConformanceCase {

@@ -1,16 +1,12 @@
 /**
  * Sending events to the broker the way a Knative function does: HTTP POST in binary content mode
  * to K_SINK (the broker ingress). The broker answers 202 when the event is stored. Pooled
- * keep-alive sockets (infra/http/post.ts), like the brokers' deliveries.
+ * keep-alive sockets (post.ts), like the brokers' deliveries.
  */
-import type { SsisEvent } from '../../events/envelope';
+import type { EventPublisher } from '../../events/publisher';
 import { toHttpBinary } from '../../events/codec/http';
 import { SsisError } from '../../core/errors';
-import { postHttp, type HttpResponse } from '../../infra/http/post';
-
-export interface EventPublisher {
-  publish(event: SsisEvent): Promise<void>;
-}
+import { postHttp, type HttpResponse } from './post';
 
 export function httpPublisher(sinkUrl: string, opts: { timeoutMs?: number } = {}): EventPublisher {
   return {

@@ -1,10 +1,10 @@
 /**
- * HiGHS (WebAssembly, npm `highs`, pinned 1.15.3) behind the {@link LpSolver} port of milp.ts. This is the only
+ * HiGHS (WebAssembly, npm `highs`, pinned 1.15.3) behind the {@link LpSolver} port (core/ports/lp-solver.ts). This is the only
  * file that loads a solver; the loader is async (it instantiates the wasm module), the returned solver is
  * synchronous. Each `solve` runs on a fresh native model, so the solver may be reused.
  */
 import loadHighs from 'highs';
-import type { LpResult, LpSolveOptions, LpSolver } from './milp';
+import type { LpResult, LpSolveOptions, LpSolver } from '../../core/ports/lp-solver';
 
 /** Inferno's lp_solve timeout (notes/inferno.md §5.3). */
 export const DEFAULT_MILP_TIME_LIMIT_SEC = 60;

@@ -1,16 +1,14 @@
 /**
- * Seeded random MIG planning instances for the planner benchmark (mig.md §5.3) and the planner's
- * property tests: a cluster of mixed GPU models, a history of arrivals and departures placed by a
+ * Seeded random MIG planning instances for the planner benchmark (bench/mig-planner.ts, after
+ * mig.md §5.3) and the planner's property tests: a cluster of mixed GPU models, a history of arrivals and departures placed by a
  * fragmentation-unaware "driver" (random GPU, random allowed start) so that fragmented states
  * actually occur, then a demand: the running replicas plus new ones, some services shrinking.
  */
-import { getGpuModel } from '../core/mig/geometry';
-import { instanceId, slotMask, type GpuState, type MigInstance } from '../core/mig/layout';
-import type { PlannerInput, ServiceDemand } from '../core/mig/planner/types';
+import { getGpuModel } from '../../core/mig/geometry';
+import { instanceId, slotMask, type GpuState, type MigInstance } from '../../core/mig/layout';
+import type { PlannerInput, ServiceDemand } from '../../core/mig/planner/types';
 
-import { mulberry32 as prng } from '../core/common/prng';
-
-export { prng };
+import { mulberry32 as prng } from '../../core/common/prng';
 
 const MODELS = ['A100-SXM4-40GB', 'A100-SXM4-80GB', 'H100-80GB', 'H200-141GB', 'A30-24GB'] as const;
 /** Memory needs (GiB) and how often each occurs: many small models, some large (LLM weights + KV cache). */

@@ -1,9 +1,9 @@
 /**
  * The cluster port: what the functions need from "the cluster". The embedded adapter is the
- * simulated cluster (simulated.ts); in a real cluster the same calls map to Knative Serving
+ * simulated cluster (infra/cluster/simulated.ts); in a real cluster the same calls map to Knative Serving
  * (Services, Revisions, traffic) and node labels for MIG (nvidia.com/mig.config).
  */
-import type { GpuState } from '../../core/mig/layout';
+import type { GpuState } from '../mig/layout';
 
 export interface TrafficTarget {
   readonly revision: string;
@@ -49,9 +49,11 @@ export interface ServiceView {
   readonly rollout: string | null;
 }
 
-/** Target labels are those Prometheus would attach: namespace, service, revision, pod, node, gpu, profile. */
-export type { ScrapeTarget } from '../metrics/direct-scrape';
-import type { ScrapeTarget } from '../metrics/direct-scrape';
+/** A replica's metrics endpoint; its labels are those Prometheus would attach: namespace, service, revision, pod, node, gpu, profile. */
+export interface ScrapeTarget {
+  readonly url: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
 
 export interface RouteLease {
   readonly url: string;

@@ -7,15 +7,15 @@
  *
  * The evaluate function runs unchanged in virtual time: its clock is each event's time.
  */
-import type { Clock, IdSource } from '../../core/common/ports';
-import { silentLogger } from '../../core/common/ports';
-import type { SsisEvent } from '../../events/envelope';
-import { METRICS_SAMPLED, type MetricsSampled } from '../../events/metrics-sampled';
-import { PLACEMENT_FAILED } from '../../events/placement-failed';
-import { ROLLOUT_COMPLETED } from '../../events/rollout-completed';
-import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
-import { buildEvaluateFunction, type EvaluateDeps } from '../../functions/evaluate/index';
-import { createFunctionRegistry } from '../../functions/runtime/server';
+import type { Clock, IdSource } from '../core/common/ports';
+import { silentLogger } from '../core/common/ports';
+import type { SsisEvent } from '../events/envelope';
+import { METRICS_SAMPLED, type MetricsSampled } from '../events/metrics-sampled';
+import { PLACEMENT_FAILED } from '../events/placement-failed';
+import { ROLLOUT_COMPLETED } from '../events/rollout-completed';
+import { SCALE_DECIDED, type ScaleDecided } from '../events/scale-decided';
+import { buildEvaluateFunction, type EvaluateDeps } from '../functions/evaluate/index';
+import { createFunctionRegistry } from '../functions/runtime/server';
 
 /** The policies the evaluate function can be forced to (whatever functions/evaluate offers). */
 export type WhatIfPolicy = NonNullable<EvaluateDeps['policyOverride']>;
