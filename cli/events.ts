@@ -8,6 +8,7 @@ import { printable, type LoggedEvent } from '../infra/broker/event-log';
 import { isKafkaUrl, knativeNames, parseKafkaUrl } from '../infra/kafka/names';
 import { parsePosition, readTopic } from '../infra/kafka/topic-reader';
 import { loadManifests } from '../infra/knative/manifests';
+import { PROJECT_ROOT } from '../infra/project-root';
 
 const HELP = `Usage: ssis events [options]
 
@@ -39,7 +40,7 @@ export async function runEvents(argv: readonly string[]): Promise<void> {
   }
   const broker = values.broker ?? (isKafkaUrl(process.env['SSIS_BROKER']) ? process.env['SSIS_BROKER'] : undefined);
   if (broker !== undefined) {
-    const names = knativeNames(loadManifests(join(__dirname, '..', 'knative')));
+    const names = knativeNames(loadManifests(join(PROJECT_ROOT, 'knative')));
     const topic = values['dead-letter'] ? names.sinkTopic('ssis-dead-letter') ?? 'ssis-dead-letter' : names.topic;
     const types = values.type ?? [];
     const abort = new AbortController();
@@ -52,7 +53,7 @@ export async function runEvents(argv: readonly string[]): Promise<void> {
     });
     return;
   }
-  const path = join(resolve(values['state-dir'] ?? join(__dirname, '..', '.ssis')), values['dead-letter'] ? 'dead-letter.jsonl' : 'events.jsonl');
+  const path = join(resolve(values['state-dir'] ?? join(PROJECT_ROOT, '.ssis')), values['dead-letter'] ? 'dead-letter.jsonl' : 'events.jsonl');
   if (!existsSync(path)) throw new SsisError('SSIS_NOT_FOUND', `no event log at ${path}: start the stack first (npm start)`);
   const types = values.type ?? [];
   const keep = (e: LoggedEvent): boolean =>

@@ -17,6 +17,7 @@ import { parsePosition, readTopic, type ReadRecord } from '../infra/kafka/topic-
 import { formatWhatIf, narrowWhatIf, whatIf, type WhatIfPolicy } from '../app/what-if';
 import { loadManifests } from '../infra/knative/manifests';
 import { gpuInventory } from '../core/optimizer/cluster-system';
+import { PROJECT_ROOT } from '../infra/project-root';
 
 const POLICIES = SCALE_POLICIES.filter((p) => p !== 'cold-start');
 
@@ -74,7 +75,7 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
   const url = values.broker ?? process.env['SSIS_BROKER'];
   if (!isKafkaUrl(url)) throw new SsisError('SSIS_INVALID_CONFIG', 'replay reads a Kafka broker topic: pass --broker kafka://host:port or set SSIS_BROKER', { issues: [{ field: '--broker', message: 'missing or not kafka://' }] });
   const brokers = parseKafkaUrl(url, '--broker');
-  const manifests = loadManifests(resolve(values.knative ?? join(__dirname, '..', 'knative')));
+  const manifests = loadManifests(resolve(values.knative ?? join(PROJECT_ROOT, 'knative')));
   const topic = values.topic ?? knativeNames(manifests).topic;
   const keepSubject = (e: SsisEvent): boolean => values.subject === undefined || e.subject === values.subject || e.partitionkey === values.subject;
 

@@ -6,6 +6,7 @@ import { SsisError } from '../core/errors';
 import { startEmbeddedStack } from '../app/embedded-stack';
 import { parseKafkaUrl } from '../infra/kafka/names';
 import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
+import { PROJECT_ROOT } from '../infra/project-root';
 
 const HELP = `Usage: ssis start [options]
 
@@ -52,7 +53,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const root = resolve(__dirname, '..');
+  const root = PROJECT_ROOT;
   const port = Number(values.port ?? process.env['PORT'] ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SsisError('SSIS_INVALID_CONFIG', `--port must be 0-65535, got ${values.port ?? process.env['PORT'] ?? ''}`);
   const sampleEverySec = Number(values['sample-every'] ?? 2);

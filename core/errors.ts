@@ -21,8 +21,11 @@ export const ERROR_CATALOG = {
   SSIS_PLACEMENT_INFEASIBLE: { httpStatus: 409, retriable: false, summary: 'No GPU can host the requested slice; the demand is reported unmet, never dropped.' },
   SSIS_STALE_DECISION: { httpStatus: 409, retriable: false, summary: 'A decision was computed from an older generation of the service and is ignored.' },
   SSIS_CAPACITY_TIMEOUT: { httpStatus: 503, retriable: true, summary: 'A request waited for its model to get capacity longer than the configured bound.' },
+  SSIS_CAPACITY_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'A request got no capacity because its model could not be placed; capacity may free up, so the client retries after `Retry-After`.' },
   SSIS_UPSTREAM_FAILED: { httpStatus: 502, retriable: true, summary: 'The inference service answered with an error or could not be reached.' },
-  SSIS_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'The broker did not accept an event.' },
+  SSIS_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'The broker could not be reached or did not accept an event for now (5xx, 429).' },
+  SSIS_BROKER_REFUSED: { httpStatus: 500, retriable: false, summary: 'The broker refused an event with a 4xx other than 429 (malformed event, no such broker); sending it again cannot succeed.' },
+  SSIS_BROKER_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local Kafka broker could not be fetched, formatted or started (mvn or Java 17+ missing, the JVM exited).' },
   SSIS_NOT_FOUND: { httpStatus: 404, retriable: false, summary: 'The addressed resource (service, revision, route) does not exist.' },
   SSIS_INTERNAL: { httpStatus: 500, retriable: true, summary: 'An unexpected failure inside a handler.' },
 } as const;
@@ -39,12 +42,13 @@ export class SsisError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { issues?: readonly FieldIssue[]; details?: Record<string, unknown>; cause?: unknown; retriable?: boolean } = {},
+    options: { issues?: readonly FieldIssue[]; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SsisError';
     this.code = code;
-    this.retriable = options.retriable ?? ERROR_CATALOG[code].retriable;
+    // From the catalogue only: a failure that needs a different answer needs its own code.
+    this.retriable = ERROR_CATALOG[code].retriable;
     this.httpStatus = ERROR_CATALOG[code].httpStatus;
     this.issues = options.issues ?? [];
     this.details = options.details ?? {};

@@ -2,6 +2,7 @@
  * ssis.metrics.sampled — one service's metrics at one sampling tick.
  * Producer: sample fn. Consumer: evaluate fn. Partition key: the model service.
  */
+import type { LoadMeasurement, MetricReading, ServiceSample } from '../core/scaling/service-sample.js';
 import { compileDataParser, JSON_SCHEMA_DIALECT, type DataSchema, type ObjectSchema } from './data-schema.js';
 import {
   COUNT, GENERATION, NON_EMPTY_STRING, NON_NEGATIVE, NULLABLE_NON_EMPTY_STRING, NULLABLE_NON_NEGATIVE, NULLABLE_PROFILE, PROFILE,
@@ -10,43 +11,17 @@ import {
 
 export const METRICS_SAMPLED = 'ssis.metrics.sampled';
 
-export interface SampledMetric {
-  /** Name from the autoscaler-config entry. */
-  readonly name: string;
-  /** null when the query returned no series or NaN (e.g. no traffic in the window). */
-  readonly value: number | null;
-}
+// The shapes the scaling policies read are defined once, in core/scaling/service-sample; these are
+// their names on the wire.
+export type SampledMetric = MetricReading;
+export type MeasuredLoad = LoadMeasurement;
 
-/** Load and latency as measured over the window; the optimizer's input. */
-export interface MeasuredLoad {
-  readonly arrivalRatePerSec: number;
-  readonly avgInputTokens: number;
-  readonly avgOutputTokens: number;
-  readonly requestsRunning: number;
-  readonly requestsWaiting: number;
-  readonly ttftMs: number | null;
-  readonly itlMs: number | null;
-  readonly kvCacheUsage: number | null;
-}
-
-export interface MetricsSampled {
-  readonly service: string;
-  readonly modelId: string;
-  /** Generation of the service the sample observed; decisions carry it back (idempotency). */
-  readonly generation: number;
+/** The policies' ServiceSample, plus the revision, ready count and window, which they do not read. */
+export interface MetricsSampled extends ServiceSample {
   readonly revision: string | null;
-  /** Current tier: a MIG profile name (e.g. `1g.5gb`), `gpu` for a full GPU, or null at zero replicas. */
-  readonly profile: string | null;
-  readonly gpuModel: string | null;
-  readonly replicas: number;
   readonly readyReplicas: number;
-  readonly rolloutInProgress: boolean;
   readonly windowSec: number;
   readonly sampledAt: string;
-  readonly metrics: readonly SampledMetric[];
-  readonly load: MeasuredLoad;
-  /** Tiers a new replica of this service could be placed on right now (free slots that fit). */
-  readonly placeableProfiles: readonly string[];
 }
 
 const SAMPLED_METRIC_SCHEMA = {

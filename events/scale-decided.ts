@@ -5,6 +5,8 @@
  * Idempotency: `decisionId` is unique per decision; `fromGeneration` is the service generation it
  * was computed from, so a duplicate or stale decision is recognised and ignored.
  */
+import type { ScalingPolicyName } from '../core/config/ssis-config.js';
+import type { PredictedLatency, ScaleAction, ScaleTarget } from '../core/scaling/scale-target.js';
 import { compileDataParser, JSON_SCHEMA_DIALECT, type DataSchema, type ObjectSchema } from './data-schema.js';
 import {
   COUNT, GENERATION, NON_EMPTY_STRING, NON_NEGATIVE, NULLABLE_NON_EMPTY_STRING, NULLABLE_PROFILE, PROFILE, SERVICE_NAME, TIMESTAMP,
@@ -12,8 +14,9 @@ import {
 
 export const SCALE_DECIDED = 'ssis.scale.decided';
 
-export type ScaleAction = 'cold-start' | 'up' | 'down' | 'out' | 'in';
-export type ScalePolicy = 'cold-start' | 'ssis-ladder' | 'inferno';
+export type { PredictedLatency, ScaleAction, ScaleTarget } from '../core/scaling/scale-target.js';
+/** The evaluate stage's policies, and the request fn's cold start. */
+export type ScalePolicy = 'cold-start' | ScalingPolicyName;
 
 export interface Allocation {
   /** MIG profile name, `gpu` for a full GPU, or null at zero replicas. */
@@ -31,9 +34,9 @@ export interface ScaleDecided {
   readonly policy: ScalePolicy;
   readonly fromGeneration: number;
   readonly current: Allocation;
-  readonly target: Allocation & { readonly profile: string; readonly gpuModel: string; readonly maxBatchSize?: number };
+  readonly target: ScaleTarget;
   readonly reason: string;
-  readonly predicted?: { readonly ttftMs: number; readonly itlMs: number };
+  readonly predicted?: PredictedLatency;
   readonly decidedAt: string;
 }
 

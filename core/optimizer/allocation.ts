@@ -7,6 +7,7 @@
  * (e.g. MI300X×2 vs 2xMI300X×1, both 130) and the greedy ordering compare exactly as in Inferno; the queue
  * model runs in float64 (~1e-5 relative to Inferno's float32 ITL/TTFT).
  */
+import { SsisError } from '../errors';
 import { createAnalyzer, type AnalyzerConfig, type LlmAnalyzer } from './analyzer';
 import {
   numInstances,
@@ -100,6 +101,16 @@ export function batchSizeFor(server: ServerSpec, perf: ModelPerfSpec, avgOutToke
   return Math.max(Math.trunc((perf.maxBatchSize * perf.atTokens) / avgOutTokens), 1);
 }
 
+/**
+ * Whether `err` is the queue analyzer refusing to be built for this accelerator, which Inferno's
+ * CreateAllocation answers with nil (no candidate on it): perf data it rejects (SSIS_INVALID_CONFIG,
+ * e.g. α = 0 with β > 0) or the RangeError thrown when no Gen 3 chunk count fits the batch.
+ * Anything else is a bug and propagates.
+ */
+function isAnalyzerRefusal(err: unknown): boolean {
+  return err instanceof RangeError || (err instanceof SsisError && err.code === 'SSIS_INVALID_CONFIG');
+}
+
 /** Zero-load allocation (arrivalRate = 0 or avgOutTokens = 0), Gen 2/3 form. */
 function zeroLoadAllocation(server: ServerSpec, acc: AcceleratorSpec, perf: ModelPerfSpec): Allocation {
   const numReplicas = server.minNumReplicas;
@@ -154,8 +165,9 @@ export function createAllocation(index: SystemIndex, server: ServerSpec, acceler
       avgOutputTokens: K,
       ...(options.maxNumTokens === undefined ? {} : { maxNumTokens: options.maxNumTokens }),
     });
-  } catch {
-    return null;
+  } catch (err) {
+    if (isAnalyzerRefusal(err)) return null;
+    throw err;
   }
 
   const sized = analyzer.size({ ttftMs: target.sloTtft, itlMs: target.sloItl, tps: target.sloTps });
@@ -171,8 +183,11 @@ export function createAllocation(index: SystemIndex, server: ServerSpec, acceler
   let metrics;
   try {
     metrics = analyzer.analyze(totalRate / numReplicas);
-  } catch {
-    return null;
+  } catch (err) {
+    // Gen 2 throws a RangeError for a rate above λmax (Inferno: Analyze's error → nil). The rate per
+    // replica is at most rateStar ≤ λmax, so only float rounding is expected to get here.
+    if (err instanceof RangeError) return null;
+    throw err;
   }
   return {
     accelerator: acceleratorName,

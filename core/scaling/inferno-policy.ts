@@ -10,10 +10,10 @@
  * - a partition that failed placement is backed off (the caller leaves it out of the optimization).
  * It shares LadderMemory with the ladder, so a service can change policy without losing its state.
  */
-import type { MeasuredLoad, MetricsSampled } from '../../events/metrics-sampled';
-import type { ScaleAction } from '../../events/scale-decided';
 import type { ClusterService, ClusterTarget } from '../optimizer/cluster-system';
 import { settlePending, type LadderMemory } from './ladder';
+import type { PredictedLatency, ScaleAction, ScaleTarget } from './scale-target';
+import type { LoadMeasurement, ServiceSample } from './service-sample';
 
 export interface InfernoPolicySettings {
   readonly stabilizationWindowMs: number;
@@ -23,8 +23,8 @@ export interface InfernoPolicySettings {
 
 export interface InfernoDecision {
   readonly action: ScaleAction;
-  readonly target: { readonly gpuModel: string; readonly profile: string; readonly replicas: number; readonly maxBatchSize: number };
-  readonly predicted: { readonly ttftMs: number; readonly itlMs: number };
+  readonly target: ScaleTarget & { readonly maxBatchSize: number };
+  readonly predicted: PredictedLatency;
   readonly reason: string;
 }
 
@@ -49,7 +49,7 @@ function describeTarget(t: ClusterTarget): string {
   return `${t.replicas}× ${t.profile} on ${t.gpuModel}, batch ${t.maxBatchSize}, predicted TTFT ${ms(t.predictedTtftMs)} ITL ${ms(t.predictedItlMs)} (${slo}), ${t.costCentsPerHour.toFixed(2)} ¢/h`;
 }
 
-export function infernoStep(settings: InfernoPolicySettings, memory: LadderMemory, s: MetricsSampled, proposal: InfernoProposal, nowMs: number): InfernoStep {
+export function infernoStep(settings: InfernoPolicySettings, memory: LadderMemory, s: ServiceSample, proposal: InfernoProposal, nowMs: number): InfernoStep {
   const gate = settlePending(memory, s, nowMs, settings.pendingTimeoutMs);
   let mem = gate.memory;
   if (gate.waitingFor !== null) return { memory: mem, decision: null, note: `waiting for decision ${gate.waitingFor}` };
@@ -107,13 +107,13 @@ export function backedOffPartitions(memory: LadderMemory, nowMs: number): { gpuM
  * not yet served, so the backlog is added as the rate that clears it within `backlogDrainSec`. `headroom`
  * plans capacity above that (0.2: for 120 %), so that a burst does not breach the SLOs before a scale-up lands.
  */
-export function demandRatePerSec(load: Pick<MeasuredLoad, 'arrivalRatePerSec' | 'requestsWaiting'>, backlogDrainSec: number, headroom = 0): number {
+export function demandRatePerSec(load: Pick<LoadMeasurement, 'arrivalRatePerSec' | 'requestsWaiting'>, backlogDrainSec: number, headroom = 0): number {
   return (load.arrivalRatePerSec + (backlogDrainSec > 0 ? load.requestsWaiting / backlogDrainSec : 0)) * (1 + headroom);
 }
 
 /** A live sample as the cluster optimizer's service (null at zero replicas: it holds nothing to re-plan). */
 export function clusterServiceOf(
-  s: MetricsSampled,
+  s: ServiceSample,
   o: {
     readonly serviceClass: string; readonly minReplicas: number; readonly maxReplicas: number; readonly memory: LadderMemory; readonly nowMs: number;
     readonly backlogDrainSec: number; readonly headroom?: number;

@@ -12,8 +12,8 @@
  * - one decision in flight per service; a tier that failed placement is backed off for a while.
  * The evaluate function keeps one LadderMemory per service and feeds it every sample.
  */
-import type { MetricsSampled } from '../../events/metrics-sampled';
-import type { ScaleAction } from '../../events/scale-decided';
+import type { ScaleAction, ScaleTarget } from './scale-target';
+import type { ServiceSample } from './service-sample';
 
 export interface MetricRule {
   readonly name: string;
@@ -58,7 +58,8 @@ export interface RuleVote {
 
 export interface LadderDecision {
   readonly action: ScaleAction;
-  readonly target: { readonly profile: string; readonly replicas: number };
+  /** The ladder stays on the service's GPU model: the caller adds it. */
+  readonly target: Pick<ScaleTarget, 'profile' | 'replicas'>;
   readonly reason: string;
 }
 
@@ -77,11 +78,11 @@ export function voteOf(rule: MetricRule, value: number | null): Vote {
   return 'hold';
 }
 
-export function isIdle(s: MetricsSampled): boolean {
+export function isIdle(s: ServiceSample): boolean {
   return s.load.arrivalRatePerSec === 0 && s.load.requestsRunning === 0 && s.load.requestsWaiting === 0;
 }
 
-export function ladderStep(settings: LadderSettings, memory: LadderMemory, s: MetricsSampled, nowMs: number): LadderStep {
+export function ladderStep(settings: LadderSettings, memory: LadderMemory, s: ServiceSample, nowMs: number): LadderStep {
   const votes = settings.rules.map((rule): RuleVote => {
     const value = s.metrics.find((m) => m.name === rule.name)?.value ?? null;
     return { name: rule.name, value, vote: voteOf(rule, value) };
@@ -144,7 +145,7 @@ export function ladderStep(settings: LadderSettings, memory: LadderMemory, s: Me
  * A decision is in flight until the service's generation moves past the one it was made from (or it
  * expires). Shared by every policy: one decision in flight per service.
  */
-export function settlePending(memory: LadderMemory, s: MetricsSampled, nowMs: number, pendingTimeoutMs: number): { memory: LadderMemory; waitingFor: string | null } {
+export function settlePending(memory: LadderMemory, s: ServiceSample, nowMs: number, pendingTimeoutMs: number): { memory: LadderMemory; waitingFor: string | null } {
   if (!memory.pending) return { memory, waitingFor: null };
   const applied = s.generation > memory.pending.fromGeneration && !s.rolloutInProgress;
   const expired = nowMs - memory.pending.sinceMs >= pendingTimeoutMs;

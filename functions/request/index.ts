@@ -153,7 +153,7 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
               const condition = cluster.getService(call.service)?.condition;
               res.set('Retry-After', String(config.ingress.retryAfterSec));
               throw outcome === 'failed'
-                ? new SsisError('SSIS_PLACEMENT_INFEASIBLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`, { retriable: true })
+                ? new SsisError('SSIS_CAPACITY_UNAVAILABLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`)
                 : new SsisError('SSIS_CAPACITY_TIMEOUT', `${call.modelId} got no capacity within ${config.ingress.capacityWaitTimeoutSec}s`);
             }
             lease = cluster.acquireRoute(call.service);
@@ -175,7 +175,7 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
           }
         } catch (err) {
           const e = asSsisError(err);
-          status = e.code === 'SSIS_PLACEMENT_INFEASIBLE' ? 503 : e.httpStatus;
+          status = e.httpStatus;
           if (status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(config.ingress.retryAfterSec));
           if (e.code === 'SSIS_INTERNAL') ctx.logger.error({ service, error: e.message }, 'ingress failure');
           res.status(status).json(api === 'ssis' ? e.toJSON() : { error: { message: e.message, type: e.code, param: e.issues[0]?.field ?? null, code: e.code } });

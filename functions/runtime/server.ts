@@ -3,7 +3,7 @@
  * structured), a reply event out (binary mode), `/health/readiness`, `/health/liveness` and
  * `/metrics` (prom-client, one registry per function). Status codes follow what the Knative Kafka
  * dispatcher does with them (notes/knative-kafka.md §1.5, §1.7): 200 + event = reply, 204 = done,
- * 503 = retry (retriable errors), 422 = dead-letter without retry (non-retriable errors).
+ * and for an error the status {@link deliveryStatus} derives from its `retriable` flag.
  */
 import express from 'express';
 import { Counter, Histogram, Registry } from 'prom-client';
@@ -18,6 +18,17 @@ export interface RuntimeOptions {
 export function isCloudEventRequest(headers: Record<string, string | string[] | undefined>): boolean {
   const type = String(headers['content-type'] ?? '');
   return headers['ce-id'] !== undefined || headers['ce-specversion'] !== undefined || type.startsWith('application/cloudevents');
+}
+
+/**
+ * The status a failed delivery is answered with, decided by `retriable` (docs/errors.md): the Kafka
+ * dispatcher retries any 5xx (and 404, 408, 409, 429) and dead-letters any other 4xx. Retriable →
+ * 503. Not retriable → 400 when the catalogue's status is 400 (the event itself is at fault), else
+ * 422: the catalogue's own 404 or 409 would be retried, and its 500s are not retriable either.
+ */
+export function deliveryStatus(e: SsisError): 400 | 422 | 503 {
+  if (e.retriable) return 503;
+  return e.httpStatus === 400 ? 400 : 422;
 }
 
 /** The registry a function's context carries; create it before building the function. */
@@ -79,10 +90,7 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
         const e = asSsisError(err);
         events.inc({ type, outcome: e.retriable ? 'retry' : 'rejected' });
         ctx.logger.warn({ function: fn.name, type, code: e.code, retriable: e.retriable, issues: e.issues, error: e.message }, 'event not handled');
-        // Invalid input is the sender's fault: 400. Other non-retriable failures go straight
-        // to the dead-letter sink (422 is not retried by the Kafka dispatcher); retriable → 503.
-        const status = e.code === 'SSIS_INVALID_EVENT' || e.code === 'SSIS_UNSUPPORTED_EVENT_TYPE' ? 400 : e.retriable ? 503 : 422;
-        res.status(status).json(e.toJSON());
+        res.status(deliveryStatus(e)).json(e.toJSON());
       } finally {
         duration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
       }

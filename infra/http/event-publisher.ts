@@ -5,8 +5,17 @@
  */
 import type { EventPublisher } from '../../events/publisher';
 import { toHttpBinary } from '../../events/codec/http';
-import { SsisError } from '../../core/errors';
+import { SsisError, type ErrorCode } from '../../core/errors';
 import { postHttp, type HttpResponse } from './post';
+
+/**
+ * The catalogue code for a broker ingress that did not take an event: a 5xx or 429 is an outage or
+ * load (SSIS_BROKER_UNAVAILABLE, retriable); any other refusal is about the event or the address
+ * (a malformed event, no such broker), and sending it again cannot succeed (SSIS_BROKER_REFUSED).
+ */
+export function brokerRefusalCode(status: number): Extract<ErrorCode, 'SSIS_BROKER_UNAVAILABLE' | 'SSIS_BROKER_REFUSED'> {
+  return status >= 500 || status === 429 ? 'SSIS_BROKER_UNAVAILABLE' : 'SSIS_BROKER_REFUSED';
+}
 
 export function httpPublisher(sinkUrl: string, opts: { timeoutMs?: number } = {}): EventPublisher {
   return {
@@ -19,9 +28,7 @@ export function httpPublisher(sinkUrl: string, opts: { timeoutMs?: number } = {}
         throw new SsisError('SSIS_BROKER_UNAVAILABLE', `broker at ${sinkUrl} unreachable: ${String(err)}`, { cause: err });
       }
       if (res.status !== 202 && res.status !== 200 && res.status !== 204) {
-        throw new SsisError('SSIS_BROKER_UNAVAILABLE', `broker refused ${event.type} ${event.id}: ${res.status} ${res.body.slice(0, 200)}`, {
-          retriable: res.status >= 500 || res.status === 429,
-        });
+        throw new SsisError(brokerRefusalCode(res.status), `broker refused ${event.type} ${event.id}: ${res.status} ${res.body.slice(0, 200)}`);
       }
     },
   };

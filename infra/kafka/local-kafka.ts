@@ -11,13 +11,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { SsisError } from '../../core/errors';
+import { PROJECT_ROOT } from '../project-root';
 
 /** Keep in step with <kafka.version> in infra/kafka/pom.xml (passed to mvn, so this one wins). */
 export const KAFKA_VERSION = '4.3.1';
-export const PROJECT_ROOT = resolve(__dirname, '..', '..');
+export { PROJECT_ROOT };
 const RUN_DIR_PREFIX = 'ssis-kafka-';
 
 export function kafkaLibDir(root = PROJECT_ROOT, version = KAFKA_VERSION): string {
@@ -27,7 +28,7 @@ export function kafkaLibDir(root = PROJECT_ROOT, version = KAFKA_VERSION): strin
 /**
  * Copies kafka_2.13 and its runtime dependencies into the cache with `mvn` unless already there.
  * A marker file is written last, so an interrupted fetch is redone rather than half-used.
- * @throws {SsisError} SSIS_BROKER_UNAVAILABLE when mvn is missing or fails
+ * @throws {SsisError} SSIS_BROKER_START_FAILED when mvn is missing or fails
  */
 export function fetchKafka(opts: { root?: string; version?: string; quiet?: boolean } = {}): string {
   const root = opts.root ?? PROJECT_ROOT;
@@ -40,7 +41,7 @@ export function fetchKafka(opts: { root?: string; version?: string; quiet?: bool
   const run = spawnSync('mvn', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (run.error || run.status !== 0) {
     const why = run.error ? String(run.error) : `${run.stdout}${run.stderr}`.trim().split('\n').slice(-15).join('\n');
-    throw new SsisError('SSIS_BROKER_UNAVAILABLE', `fetching Apache Kafka ${version} from Maven Central failed (needs mvn and Java 17+): ${why}`, { retriable: false });
+    throw new SsisError('SSIS_BROKER_START_FAILED', `fetching Apache Kafka ${version} from Maven Central failed (needs mvn and Java 17+): ${why}`);
   }
   writeFileSync(marker, `${new Date().toISOString()}\n`);
   return lib;
@@ -199,7 +200,7 @@ function tail(path: string, lines = 20): string {
 
 /**
  * Waits until the broker at `bootstrap` answers metadata requests with a controller.
- * @throws {SsisError} SSIS_BROKER_UNAVAILABLE on timeout, or when `running` says the JVM is gone
+ * @throws {SsisError} SSIS_BROKER_UNAVAILABLE on timeout; SSIS_BROKER_START_FAILED when `running` says the JVM is gone
  */
 export async function waitForKafka(bootstrap: string, opts: { timeoutMs?: number; running?: () => boolean; logPath?: string } = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
@@ -208,7 +209,7 @@ export async function waitForKafka(bootstrap: string, opts: { timeoutMs?: number
   const admin = new Kafka({ clientId: 'ssis-local-kafka', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
   try {
     for (;;) {
-      if (opts.running && !opts.running()) throw new SsisError('SSIS_BROKER_UNAVAILABLE', `Kafka exited during start-up${log()}`, { retriable: false });
+      if (opts.running && !opts.running()) throw new SsisError('SSIS_BROKER_START_FAILED', `Kafka exited during start-up${log()}`);
       try {
         await admin.connect();
         const cluster = await admin.describeCluster();
@@ -246,7 +247,7 @@ export async function stopDetachedKafka(runDir: string, graceMs = 15_000): Promi
 
 /**
  * Formats storage (first start only) and starts the broker; resolves once it is ready.
- * @throws {SsisError} SSIS_BROKER_UNAVAILABLE when Java is missing or the broker does not come up
+ * @throws {SsisError} SSIS_BROKER_START_FAILED when mvn or Java is missing or the JVM exits; SSIS_BROKER_UNAVAILABLE when the broker does not come up in time
  */
 export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
   const lib = fetchKafka({ ...(opts.root ? { root: opts.root } : {}), ...(opts.version ? { version: opts.version } : {}) });
@@ -267,10 +268,10 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     const clusterId = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
     if (clusterId.error || clusterId.status !== 0) {
-      throw new SsisError('SSIS_BROKER_UNAVAILABLE', `cannot run Java 17+ for Kafka: ${String(clusterId.error ?? clusterId.stderr)}`, { retriable: false });
+      throw new SsisError('SSIS_BROKER_START_FAILED', `cannot run Java 17+ for Kafka: ${String(clusterId.error ?? clusterId.stderr)}`);
     }
     const format = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId.stdout.trim(), '-c', propsPath, '--ignore-formatted'], { encoding: 'utf8' });
-    if (format.status !== 0) throw new SsisError('SSIS_BROKER_UNAVAILABLE', `formatting Kafka storage failed: ${format.stderr || format.stdout}`, { retriable: false });
+    if (format.status !== 0) throw new SsisError('SSIS_BROKER_START_FAILED', `formatting Kafka storage failed: ${format.stderr || format.stdout}`);
   }
 
   let child: ChildProcess | undefined;

@@ -11,8 +11,9 @@ import { configurationFrom, type SsisConfiguration } from '../../infra/config/fr
 import { loadManifests } from '../../infra/knative/manifests';
 import { parseScenario, type AzureTraceName, type Scenario } from '../scenario';
 import { parseAzureTrace, type AzureTrace } from '../workload/azure-trace';
+import { PROJECT_ROOT } from '../../infra/project-root';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+export const REPO_ROOT = PROJECT_ROOT;
 export const SCENARIO_DIR = join(REPO_ROOT, 'sim', 'scenarios');
 /** shared/ lies beside the checkout (ARCHITECTURE.md); SSIS_TRACE_DIR overrides. */
 export const DEFAULT_TRACE_DIR = process.env['SSIS_TRACE_DIR'] ?? join(REPO_ROOT, '..', 'shared', 'reference', 'traces');

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import express from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SsisError } from '../../core/errors';
+import { ERROR_CATALOG, SsisError, type ErrorCode } from '../../core/errors';
 import { fromHttp, toHttpBinary, toHttpStructured, type HttpMessage } from '../../events/codec/http';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
@@ -19,7 +19,7 @@ import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
 import { buildRequestFunction } from '../../functions/request/index';
 import type { FunctionContext, SsisFunction } from '../../functions/runtime/function';
-import { createFunctionApp, isCloudEventRequest } from '../../functions/runtime/server';
+import { createFunctionApp, deliveryStatus, isCloudEventRequest } from '../../functions/runtime/server';
 import { CONFIG, eventOf, harness, iso, MODELS, newCluster, T0, type Harness } from './helpers';
 
 type Behaviour = 'reply' | 'none' | 'publish' | 'retriable' | 'fatal' | 'crash';
@@ -191,6 +191,20 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
       expect(r.status).to.equal(422);
       expect(r.json()).to.deep.include({ code: 'SSIS_NOT_FOUND', retriable: false });
       expect(h.logger.lines.filter((l) => l.level === 'warn').map((l) => l.fields['code'])).to.deep.equal(['SSIS_NOT_FOUND']);
+    });
+
+    it('takes the delivery status from retriable alone, for every code of the catalogue', () => {
+      // What the Knative Kafka dispatcher retries (notes/knative-kafka.md): any 5xx, 404, 408, 409, 429.
+      const dispatcherRetries = (status: number): boolean => status >= 500 || [404, 408, 409, 429].includes(status);
+      for (const code of Object.keys(ERROR_CATALOG) as ErrorCode[]) {
+        const e = new SsisError(code, 'x');
+        const status = deliveryStatus(e);
+        expect(dispatcherRetries(status), code).to.equal(e.retriable);
+        expect(status, code).to.equal(e.retriable ? 503 : e.httpStatus === 400 ? 400 : 422);
+      }
+      // Not retriable, so neither the catalogue's 409 nor its 500 may reach the dispatcher.
+      expect(deliveryStatus(new SsisError('SSIS_STALE_DECISION', 'x'))).to.equal(422);
+      expect(deliveryStatus(new SsisError('SSIS_INVALID_CONFIG', 'x'))).to.equal(422);
     });
 
     it('recognises CloudEvent requests by ce-id, ce-specversion or the structured content type', () => {

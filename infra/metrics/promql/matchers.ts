@@ -1,8 +1,11 @@
 /** Builds label matchers with Prometheus semantics (regexes fully anchored, missing label = ""). */
 import type { LabelMatcher, MatchOperator } from '../labels';
-import { compileAnchoredRegex } from './regex';
+import { compileAnchoredRegex, type AnchoredRegex } from './regex';
 
-/** Throws Error with the reason when a regex does not compile; the parser turns it into a syntax error. */
+/**
+ * Throws Error naming the matcher and RE2's reason when a regex does not compile; the parser turns
+ * it into a syntax error on the query.
+ */
 export function createLabelMatcher(name: string, op: MatchOperator, value: string): LabelMatcher {
   switch (op) {
     case '=':
@@ -10,12 +13,21 @@ export function createLabelMatcher(name: string, op: MatchOperator, value: strin
     case '!=':
       return { name, op, value, matches: (labelValue) => labelValue !== value };
     case '=~': {
-      const regex = compileAnchoredRegex(value);
-      return { name, op, value, matches: (labelValue) => regex.test(labelValue) };
+      const regex = matcherRegex(name, op, value);
+      return { name, op, value, matches: (labelValue) => regex.matches(labelValue) };
     }
     case '!~': {
-      const regex = compileAnchoredRegex(value);
-      return { name, op, value, matches: (labelValue) => !regex.test(labelValue) };
+      const regex = matcherRegex(name, op, value);
+      return { name, op, value, matches: (labelValue) => !regex.matches(labelValue) };
     }
+  }
+}
+
+function matcherRegex(name: string, op: MatchOperator, value: string): AnchoredRegex {
+  try {
+    return compileAnchoredRegex(value);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`invalid regular expression in matcher ${name}${op}${JSON.stringify(value)}: ${reason}`, { cause: err });
   }
 }

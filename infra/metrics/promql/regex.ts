@@ -1,137 +1,61 @@
 /**
- * Label-matcher regular expressions. Prometheus uses Go's RE2 syntax and anchors the pattern at
- * both ends (`^(?s:re)$`, so `.` also matches a newline). This translates the RE2 forms that
- * differ in JavaScript and refuses the ones that cannot be expressed, rather than letting a
- * pattern silently mean something else.
+ * Label-matcher regular expressions with Prometheus' semantics, which are RE2's: the pattern is
+ * parsed on its own (so `a)(b` is refused rather than balanced by the anchoring) and then matched
+ * fully anchored, with `.` matching a newline too (`^(?s:re)$`, as Prometheus' regex matcher
+ * compiles it). re2js is a port of RE2/J, so the syntax (`\x{41}`, `\pL`, `(?U)`, `(?m)`...), the
+ * limits (repeat counts up to 1000) and the error messages are RE2's, not JavaScript's.
  */
+import { RE2JS, RE2JSException, RE2JSSyntaxException } from 're2js';
 
-const POSIX_CLASSES: Readonly<Record<string, string>> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: '\\x00-\\x7F',
-  blank: '\\t ',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '!-~',
-  lower: 'a-z',
-  print: ' -~',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-};
+export interface AnchoredRegex {
+  readonly source: string;
+  /** True when the whole value matches. */
+  matches(value: string): boolean;
+}
 
-/** Compiles an RE2 pattern into a fully anchored JavaScript RegExp; throws Error with the reason. */
-export function compileAnchoredRegex(source: string): RegExp {
-  let pattern = source;
-  let flags = 's';
-  const leadingFlags = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
-  if (leadingFlags) {
-    for (const flag of leadingFlags[1] ?? '') {
-      if (flag === 'i') flags += 'i';
-      else if (flag !== 's') throw new Error(`regex flag "${flag}" is not supported`);
-    }
-    pattern = pattern.slice(leadingFlags[0].length);
+/**
+ * Compiled patterns by source, least recently used first. A query's selectors are parsed once per
+ * query text, but one pattern recurs across queries and configuration checks, and compiling an
+ * RE2 program costs far more than matching one label value.
+ */
+const compiled = new Map<string, AnchoredRegex>();
+const CACHE_CAPACITY = 512;
+
+/** Compiles an RE2 pattern, fully anchored; throws Error with RE2's reason. */
+export function compileAnchoredRegex(source: string): AnchoredRegex {
+  const cached = compiled.get(source);
+  if (cached) {
+    compiled.delete(source);
+    compiled.set(source, cached);
+    return cached;
   }
-  const translated = translate(pattern);
+  const regex = compile(source);
+  compiled.set(source, regex);
+  if (compiled.size > CACHE_CAPACITY) {
+    const oldest = compiled.keys().next();
+    if (!oldest.done) compiled.delete(oldest.value);
+  }
+  return regex;
+}
+
+function compile(source: string): AnchoredRegex {
   try {
-    return new RegExp(`^(?:${translated})$`, flags);
+    // Without flags first, so that an error quotes the pattern as written (no added `(?s)`).
+    RE2JS.compile(source);
+    const program = RE2JS.compile(source, RE2JS.DOTALL);
+    return { source, matches: (value) => program.testExact(value) };
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (err instanceof RE2JSException) throw new Error(reasonOf(err), { cause: err });
+    throw err;
   }
 }
 
-function translate(pattern: string): string {
-  let out = '';
-  let i = 0;
-  while (i < pattern.length) {
-    const ch = pattern[i] ?? '';
-    if (ch === '\\') {
-      const { text, end } = translateEscape(pattern, i);
-      out += text;
-      i = end;
-    } else if (ch === '[') {
-      const { text, end } = translateClass(pattern, i);
-      out += text;
-      i = end;
-    } else if (ch === '(' && pattern[i + 1] === '?') {
-      const { text, end } = translateGroupOpening(pattern, i);
-      out += text;
-      i = end;
-    } else {
-      out += ch;
-      i++;
-    }
-  }
-  return out;
-}
+/** A lookahead or lookbehind opening, which RE2 reports only as unsupported syntax. */
+const LOOKAROUND = /^\(\?<?[=!]/;
 
-function translateEscape(pattern: string, at: number): { text: string; end: number } {
-  const next = pattern[at + 1];
-  if (next === undefined) throw new Error('regex ends with a lone backslash');
-  if (/[1-9]/.test(next)) throw new Error('backreferences are not supported by RE2');
-  if (next === 'p' || next === 'P') throw new Error('Unicode classes (\\p, \\P) are not supported');
-  if (next === 'C') throw new Error('\\C is not supported');
-  if (next === 'A') return { text: '^', end: at + 2 };
-  if (next === 'z') return { text: '$', end: at + 2 };
-  if (next === 'Q') {
-    // \Q...\E quotes everything in between literally.
-    const close = pattern.indexOf('\\E', at + 2);
-    const literal = pattern.slice(at + 2, close === -1 ? undefined : close);
-    return { text: literal.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'), end: close === -1 ? pattern.length : close + 2 };
-  }
-  return { text: `\\${next}`, end: at + 2 };
-}
-
-function translateGroupOpening(pattern: string, at: number): { text: string; end: number } {
-  const rest = pattern.slice(at);
-  if (rest.startsWith('(?:')) return { text: '(?:', end: at + 3 };
-  if (rest.startsWith('(?P<')) return { text: '(?<', end: at + 4 };
-  if (/^\(\?<[a-zA-Z_]/.test(rest)) return { text: '(?<', end: at + 3 };
-  if (/^\(\?(=|!|<=|<!)/.test(rest)) throw new Error('lookaround assertions are not supported by RE2');
-  throw new Error('inline flags are only supported at the start of the pattern, as (?i)');
-}
-
-/** Copies a bracket expression, expanding POSIX classes and RE2's leading literal `]`. */
-function translateClass(pattern: string, at: number): { text: string; end: number } {
-  let out = '[';
-  let i = at + 1;
-  if (pattern[i] === '^') {
-    out += '^';
-    i++;
-  }
-  if (pattern[i] === ']') {
-    out += '\\]';
-    i++;
-  }
-  while (i < pattern.length) {
-    const ch = pattern[i] ?? '';
-    if (ch === ']') return { text: `${out}]`, end: i + 1 };
-    if (ch === '\\') {
-      const next = pattern[i + 1];
-      if (next === undefined) break;
-      if (next === 'p' || next === 'P') throw new Error('Unicode classes (\\p, \\P) are not supported');
-      out += `\\${next}`;
-      i += 2;
-      continue;
-    }
-    if (ch === '[' && pattern[i + 1] === ':') {
-      const close = pattern.indexOf(':]', i + 2);
-      const name = close === -1 ? '' : pattern.slice(i + 2, close);
-      const expansion = POSIX_CLASSES[name];
-      if (expansion === undefined) throw new Error(`unsupported character class [:${name}:]`);
-      out += expansion;
-      i = close + 2;
-      continue;
-    }
-    if (ch === '[') {
-      out += '\\[';
-      i++;
-      continue;
-    }
-    out += ch;
-    i++;
-  }
-  throw new Error('missing closing ]');
+/** RE2's message (`error parsing regexp: invalid repeat count: `{1001}``), with a hint where it is terse. */
+function reasonOf(err: RE2JSException): string {
+  const fragment = err instanceof RE2JSSyntaxException ? err.getPattern() : null;
+  if (fragment !== null && LOOKAROUND.test(fragment)) return `${err.message}: lookaround assertions are not supported by RE2`;
+  return err.message;
 }

@@ -124,6 +124,22 @@ describe('optimizer/allocation: CreateAllocation', () => {
     expect(createAllocation(idx2, server(), 'G2')).to.equal(null);
   });
 
+  it('an analyzer that refuses the perf data or the rate drops the candidate; any other failure surfaces', () => {
+    // The real analyzer rejects α = 0 with β > 0 (SSIS_INVALID_CONFIG): no candidate on that accelerator.
+    const idx = indexSystem(system([server()], [perf('G2', { perfParms: { alpha: 0, beta: 0.034, gamma: 0.0010625 } })]));
+    expect(createAllocation(idx, server(), 'G2')).to.equal(null);
+    const failing = (err: Error, when: 'build' | 'analyze') => (c: AnalyzerConfig): LlmAnalyzer => {
+      if (when === 'build') throw err;
+      const ok = stub(0.5)(c);
+      return { ...ok, analyze: () => { throw err; } };
+    };
+    const full = indexSystem(system());
+    for (const when of ['build', 'analyze'] as const) {
+      expect(createAllocation(full, server(), 'G2', { analyzerFactory: failing(new RangeError('rate above λmax'), when) }), when).to.equal(null);
+      expect(() => createAllocation(full, server(), 'G2', { analyzerFactory: failing(new TypeError('a bug'), when) }), when).to.throw(TypeError, 'a bug');
+    }
+  });
+
   it('transition penalty', () => {
     const a = { accelerator: 'G2', numReplicas: 2, cost: 46 };
     expect(transitionPenalty(a, { accelerator: 'G2', numReplicas: 2, cost: 46 })).to.equal(0);

@@ -3,12 +3,11 @@ import { expect } from 'chai';
 import type { ClusterTarget } from '../../../core/optimizer/cluster-system';
 import { backedOffPartitions, clusterServiceOf, demandRatePerSec, infernoBackoffKey, infernoStep } from '../../../core/scaling/inferno-policy';
 import { EMPTY_MEMORY } from '../../../core/scaling/ladder';
-import type { MetricsSampled } from '../../../events/metrics-sampled';
+import type { ServiceSample } from '../../../core/scaling/service-sample';
 
 const A100 = 'A100-SXM4-40GB';
-const SAMPLE: MetricsSampled = {
-  service: 'gpt2', modelId: 'openai-community/gpt2', generation: 3, revision: 'gpt2-00003', profile: '1g.5gb', gpuModel: A100, replicas: 1, readyReplicas: 1,
-  rolloutInProgress: false, windowSec: 20, sampledAt: '2026-03-02T09:00:00.000Z', metrics: [],
+const SAMPLE: ServiceSample = {
+  service: 'gpt2', modelId: 'openai-community/gpt2', generation: 3, profile: '1g.5gb', gpuModel: A100, replicas: 1, rolloutInProgress: false, metrics: [],
   load: { arrivalRatePerSec: 4, avgInputTokens: 100, avgOutputTokens: 50, requestsRunning: 10, requestsWaiting: 40, ttftMs: 900, itlMs: 20, kvCacheUsage: 0.5 },
   placeableProfiles: [],
 };

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import {
   EMPTY_MEMORY, ladderOnDecision, ladderOnPlacementFailed, ladderOnRolloutCompleted, ladderStep, voteOf, type LadderMemory, type LadderSettings,
 } from '../../../core/scaling/ladder';
-import type { MetricsSampled } from '../../../events/metrics-sampled';
+import type { ServiceSample } from '../../../core/scaling/service-sample';
 
 const TIERS = ['1g.5gb', '2g.10gb', '3g.20gb', '4g.20gb', '7g.40gb', 'gpu'];
 const settings: LadderSettings = {
@@ -20,11 +20,10 @@ const settings: LadderSettings = {
   scaleToZeroAfterMs: 0,
 };
 
-function sample(over: Partial<MetricsSampled> & { tpot?: number | null; waiting?: number | null; rate?: number } = {}): MetricsSampled {
+function sample(over: Partial<ServiceSample> & { tpot?: number | null; waiting?: number | null; rate?: number } = {}): ServiceSample {
   const { tpot = 0.01, waiting = 0, rate = 5, ...rest } = over;
   return {
-    service: 'gpt2', modelId: 'openai-community/gpt2', generation: 3, revision: 'gpt2-00003', profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB',
-    replicas: 1, readyReplicas: 1, rolloutInProgress: false, windowSec: 20, sampledAt: '2026-11-23T00:00:00.000Z',
+    service: 'gpt2', modelId: 'openai-community/gpt2', generation: 3, profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: 1, rolloutInProgress: false,
     metrics: [{ name: 'tpot', value: tpot }, { name: 'waiting', value: waiting }],
     load: { arrivalRatePerSec: rate, avgInputTokens: 6, avgOutputTokens: 20, requestsRunning: rate > 0 ? 3 : 0, requestsWaiting: waiting ?? 0, ttftMs: 10, itlMs: 10, kvCacheUsage: 0.1 },
     placeableProfiles: TIERS,
@@ -42,7 +41,7 @@ describe('core/scaling ladder (SSIS reference rule, gaps fixed)', () => {
     expect(voteOf(rule, Number.NaN)).to.equal('absent');
   });
 
-  const cases: { name: string; s: MetricsSampled; memory?: LadderMemory; now?: number; action: string | null; target?: string; replicas?: number }[] = [
+  const cases: { name: string; s: ServiceSample; memory?: LadderMemory; now?: number; action: string | null; target?: string; replicas?: number }[] = [
     { name: 'one metric above its bound moves one tier up', s: sample({ tpot: 0.02 }), action: 'up', target: '2g.10gb', replicas: 1 },
     { name: 'the second metric alone also moves up (every metric counts)', s: sample({ waiting: 20 }), action: 'up', target: '2g.10gb' },
     { name: 'a larger tier that cannot be placed is skipped', s: sample({ tpot: 0.02, placeableProfiles: ['1g.5gb', '3g.20gb'] }), action: 'up', target: '3g.20gb' },
@@ -57,7 +56,7 @@ describe('core/scaling ladder (SSIS reference rule, gaps fixed)', () => {
       action: 'down', target: '2g.10gb', replicas: 1,
     },
     {
-      name: 'over-provisioned replicas scale in before the tier steps down', s: sample({ tpot: 0.005, profile: '3g.20gb', replicas: 2, readyReplicas: 2 }),
+      name: 'over-provisioned replicas scale in before the tier steps down', s: sample({ tpot: 0.005, profile: '3g.20gb', replicas: 2 }),
       memory: { ...EMPTY_MEMORY, downSinceMs: 0 }, now: 10_000, action: 'in', target: '3g.20gb', replicas: 1,
     },
     {

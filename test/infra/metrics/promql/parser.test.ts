@@ -133,7 +133,7 @@ describe('PromQL parser', () => {
     expect((parsePromql('a / 2') as Binary).matching).to.equal(undefined);
   });
 
-  it('compiles regex matchers fully anchored, with RE2 forms translated', () => {
+  it('compiles regex matchers fully anchored, with RE2 semantics', () => {
     const matcher = (query: string): ((value: string) => boolean) => {
       const selector = parsePromql(query) as VectorSelector;
       const found = selector.matchers.find((m) => m.name === 'pod');

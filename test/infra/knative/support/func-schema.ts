@@ -14,7 +14,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 
 type JsonObject = Record<string, unknown>;
 
-export const FUNC_SCHEMA_PATH = join(__dirname, '..', '..', '..', '..', 'shared', 'reference', 'knative-func', 'func_yaml-schema.json');
+export const FUNC_SCHEMA_PATH = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'reference', 'knative-func', 'func_yaml-schema.json');
 
 /**
  * Keywords that mean something else after draft-04 (`id`, boolean `exclusiveMinimum`/`Maximum`)

@@ -21,7 +21,7 @@ export interface CrdVersion {
   readonly openAPIV3Schema: JsonObject;
 }
 
-export const SHARED_CRD_ROOT = join(__dirname, '..', '..', '..', '..', 'shared', 'reference', 'knative-crds');
+export const SHARED_CRD_ROOT = join(__dirname, '..', '..', '..', '..', '..', 'shared', 'reference', 'knative-crds');
 
 /** Reads every CRD under `root`, keyed by `<group>/<kind>`. */
 export function loadCrds(root: string = SHARED_CRD_ROOT): Map<string, CrdVersion> {

@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { loadManifests, type KnativeManifests, type TriggerManifest } from '../../infra/knative/manifests';
+import { loadManifests, type KnativeManifests, type TriggerManifest } from '../../../infra/knative/manifests';
 import { ManifestValidator, loadCrds, type JsonObject } from './support/crd-schema';
 import { compileFuncYamlValidator, draft04Differences, readFuncSchema } from './support/func-schema';
 import { renderKustomization, type RenderedObject } from './support/kustomize';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..', '..');
 const KNATIVE_DIR = join(ROOT, 'knative');
 const BROKER_INGRESS = 'http://kafka-broker-ingress.knative-eventing.svc.cluster.local/ssis/default';
 const CONTROLLERS = ['sample', 'evaluate', 'reconfigure', 'rollout'] as const;
