@@ -14,7 +14,7 @@
  * published at once; events/s each handler sustains until the last one is through.
  *
  * Environment: SSIS_BROKER=kafka://… uses that Kafka; otherwise one is started (infra/kafka).
- * BENCH_RATE (167 samples/s = 500 broker events/s, the issue's target rate), BENCH_SECONDS (10), BENCH_BURST (3000), BENCH_SERVICES (20),
+ * BENCH_RATE (167 samples/s = 500 broker events/s, the throughput the brokers must sustain), BENCH_SECONDS (10), BENCH_BURST (3000), BENCH_SERVICES (20),
  * BENCH_WARMUP_SECONDS (5, paced at BENCH_RATE, not measured), BENCH_BROKERS (embedded,kafka: which to run; the
  * ratios need both), BENCH_PARTITIONS (the broker topic's partitions; the knative/ ConfigMap's 10 by default).
  */

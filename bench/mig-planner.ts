@@ -9,7 +9,9 @@
  * minimum unmet → minimum GPUs → minimum moves) and the best plan make-before-break can carry out
  * (the same ILP with cycles of moves cut off). Reported: GPUs in use, unmet replicas, moves,
  * stranded memory slots, solve time p50/p99, the gap to the ILP, and ratios against the baselines;
- * then the issue's targets, each marked met or not, for the planner and for its heuristic alone.
+ * then the planner's targets (optimal GPU count on ≥95% of ILP-solved instances, never more than one
+ * GPU over it, moves within one of the minimum, p99 ≤ 50 ms at 512 GPUs, better than first-fit and
+ * count-only greedy), each marked met or not, for the planner and for its heuristic alone.
  */
 import { randomInstance } from '../sim/workload/mig-instances';
 import { loadHighsSolver } from '../infra/solver/highs';
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
   const target = (ok: boolean, text: string): string => `  [${ok ? 'met' : 'NOT met'}] ${text}`;
   for (const name of ['planner', 'planner heuristic']) {
     const g = gapOf(name);
-    out.push(`Targets (issue 5), ${name === 'planner' ? 'the planner as shipped (exact stage on ≤ ' + String(EXACT_MAX_GPUS) + ' GPUs)' : 'the heuristic alone'}:`);
+    out.push(`Planner targets, ${name === 'planner' ? 'the planner as shipped (exact stage on ≤ ' + String(EXACT_MAX_GPUS) + ' GPUs)' : 'the heuristic alone'}:`);
     out.push(target(g.optimal >= 0.95 * solved.length, `optimal GPU count on ≥95% of ILP-solved instances: ${pct(g.optimal, solved.length)}`));
     out.push(target(g.worst <= 1 && g.actuatable === solved.length, `never worse than +1 GPU: worst +${g.worst}; never more unmet than the best make-before-break plan: ${pct(g.actuatable, solved.length)} (unmet = the plain ILP's on ${pct(g.sameUnmet, solved.length)})`));
     out.push(target(g.movesOk >= 0.95 * solved.length, `moves ≤ ILP minimum + 1 on ≥95%: ${pct(g.movesOk, solved.length)}`));

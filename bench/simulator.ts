@@ -2,14 +2,14 @@
  * Simulator benchmark (not a test): `npm run bench:sim`. Reports simulated requests per minute of
  * wall time on one core, and each case's ratio against the baseline measured in this run (a single
  * replica on one GPU: the engine's hot path with nothing else). Cases: the 1-GPU baseline, the
- * bimodal scenario under each configuration, and (BENCH_LARGE=1) the 1,000-GPU scenario under (a).
+ * bimodal scenario under each configuration, and (BENCH_LARGE=1) the 1,000-GPU scenario under static-gpu.
  * A bare event-queue figure (push + pop per second) is printed for scale.
  */
 import { loadScenario, loadSsisConfiguration, loadTraces } from '../sim/io/files';
 import { EventQueue } from '../sim/event-queue';
 import { staticGpuPolicy } from '../sim/policies/static-gpu';
 import type { PolicyId } from '../sim/policies/port';
-import { buildPolicy, effectiveConfig, placementFor } from '../sim/run';
+import { buildPolicy, effectiveConfig, placementFor, POLICY_IDS } from '../sim/run';
 import { parseScenario, type Scenario } from '../sim/scenario';
 import { simulate } from '../sim/simulator';
 
@@ -33,7 +33,7 @@ function bareQueue(n: number): number {
 function run(scenario: Scenario, policy: PolicyId, traces = {}): { requests: number; wallMs: number } {
   const config = effectiveConfig(configuration.ssis, scenario);
   const t0 = performance.now();
-  const r = simulate({ scenario, catalog: configuration.catalog, config, autoscaler: configuration.autoscaler, traces, policy: policy === 'a' ? staticGpuPolicy() : buildPolicy(policy, scenario, config), placement: placementFor(policy) });
+  const r = simulate({ scenario, catalog: configuration.catalog, config, autoscaler: configuration.autoscaler, traces, policy: policy === 'static-gpu' ? staticGpuPolicy() : buildPolicy(policy, scenario, config), placement: placementFor(policy) });
   return { requests: r.requests, wallMs: performance.now() - t0 };
 }
 
@@ -44,20 +44,20 @@ const oneGpu = parseScenario({
 });
 
 const rows: [string, number, number][] = [];
-run(oneGpu, 'a'); // warm-up
-const base = run(oneGpu, 'a');
+run(oneGpu, 'static-gpu'); // warm-up
+const base = run(oneGpu, 'static-gpu');
 const baseRate = perMinute(base.requests, base.wallMs);
 rows.push(['1 GPU, 1 replica (baseline)', base.requests, base.wallMs]);
 const bimodal = loadScenario('bimodal').scenario;
-for (const p of ['a', 'b', 'c', 'd', 'e'] as const) {
+for (const p of POLICY_IDS) {
   run(bimodal, p); // warm-up: the first run of a policy pays for loading and compiling its modules
   const r = run(bimodal, p);
-  rows.push([`bimodal (${p})`, r.requests, r.wallMs]);
+  rows.push([`bimodal ${p}`, r.requests, r.wallMs]);
 }
 if (process.env['BENCH_LARGE'] === '1') {
   const large = loadScenario('large-1000gpu');
-  const r = run(large.scenario, 'a', loadTraces(large.scenario, large.file));
-  rows.push(['large-1000gpu (a)', r.requests, r.wallMs]);
+  const r = run(large.scenario, 'static-gpu', loadTraces(large.scenario, large.file));
+  rows.push(['large-1000gpu static-gpu', r.requests, r.wallMs]);
 }
 process.stdout.write(`event queue alone: ${(bareQueue(2_000_000) / 1e6).toFixed(1)} M push+pop per second\n\n`);
 process.stdout.write('| case | simulated requests | wall s | requests per wall minute | vs baseline |\n| --- | ---: | ---: | ---: | ---: |\n');

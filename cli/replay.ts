@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseSsisConfig } from '../core/config/ssis-config';
 import { SsisError } from '../core/errors';
 import { toHttpBinary } from '../events/codec/http';
-import type { SsisEvent } from '../events/envelope';
+import type { AnyCloudEvent, SsisEvent } from '../events/envelope';
 import { METRICS_SAMPLED } from '../events/metrics-sampled';
 import { PLACEMENT_FAILED } from '../events/placement-failed';
 import { ROLLOUT_COMPLETED } from '../events/rollout-completed';
@@ -77,7 +77,7 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
   const brokers = parseKafkaUrl(url, '--broker');
   const manifests = loadManifests(resolve(values.knative ?? join(PROJECT_ROOT, 'knative')));
   const topic = values.topic ?? knativeNames(manifests).topic;
-  const keepSubject = (e: SsisEvent): boolean => values.subject === undefined || e.subject === values.subject || e.partitionkey === values.subject;
+  const keepSubject = (e: AnyCloudEvent): boolean => values.subject === undefined || e.subject === values.subject || e.partitionkey === values.subject;
 
   const records = await readTopic({
     brokers,
@@ -90,7 +90,7 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
 
   if (values['to-url']) {
     const types = values.type ?? [];
-    const keep = (e: SsisEvent): boolean => keepSubject(e) && (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t)));
+    const keep = (e: AnyCloudEvent): boolean => keepSubject(e) && (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t)));
     await redeliver(records, keep, values['to-url'], manifests.broker.namespace);
     return;
   }
@@ -112,7 +112,7 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
   process.stdout.write(`${formatWhatIf(report, label)}\n`);
 }
 
-async function redeliver(records: readonly ReadRecord[], keep: (e: SsisEvent) => boolean, url: string, namespace: string): Promise<void> {
+async function redeliver(records: readonly ReadRecord[], keep: (e: AnyCloudEvent) => boolean, url: string, namespace: string): Promise<void> {
   let sent = 0;
   let failed = 0;
   for (const r of records) {

@@ -1,5 +1,5 @@
 /**
- * `ssis simulate --scenario <name|file> [--policies a,b,c,d,e] [--out dir] [--seed n] [--sweep key=v1,v2]`:
+ * `ssis simulate --scenario <name|file> [--policies static-gpu,ssis-full|a,e] [--out dir] [--seed n] [--sweep key=v1,v2]`:
  * runs the discrete-event simulator (sim/) on a scenario under the chosen configurations and writes
  * a Markdown report with SVG plots. Progress goes to stderr: a bar on a terminal, one line per
  * configuration otherwise.
@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SsisError } from '../core/errors';
 import { loadScenario, loadSsisConfiguration, loadTraces, namedScenarios, writeFiles } from '../sim/io/files';
+import { policyTag } from '../sim/policies/ids';
 import type { PolicyId } from '../sim/policies/port';
 import { renderReport, type SweepRow } from '../sim/report/markdown';
 import { comparisonTable } from '../sim/report/markdown';
@@ -17,14 +18,16 @@ import { SWEEPABLE_DELAYS, withDelay, type ControlDelays } from '../sim/scenario
 const HELP = `Usage: ssis simulate --scenario <name|file> [options]
 
 Runs the discrete-event simulator on a scenario and compares configurations on the same workload
-and cluster: ${POLICY_IDS.map((id) => `(${id}) ${POLICY_TITLES[id]}`).join('; ')}.
+and cluster (the reports label them by letter):
+${POLICY_IDS.map((id) => `  ${id.padEnd(12)} ${policyTag(id)} ${POLICY_TITLES[id]}`).join('\n')}
 
 Options:
   --scenario <name|file>  a shipped scenario (${namedScenarios().join(', ')}) or a YAML/JSON file
-  --policies <list>       configurations to run, e.g. a,e (default: all)
+  --policies <list>       configurations to run, by name or letter, e.g. static-gpu,ssis-full or a,e
+                          (default: all)
   --out <dir>             report folder (default: sim-reports/<scenario>)
   --seed <n>              overrides the scenario's seed
-  --sweep <key=v1,v2,…>   reruns (e) (or --policies) for each value of a control delay
+  --sweep <key=v1,v2,…>   reruns ssis-full (or --policies) for each value of a control delay
                           (${SWEEPABLE_DELAYS.join(', ')})
 `;
 
@@ -35,11 +38,11 @@ function progressReporter(): (policy: PolicyId, fraction: number) => void {
     if (tty) {
       const width = 30;
       const filled = Math.round(fraction * width);
-      process.stderr.write(`\r(${policy}) ${POLICY_TITLES[policy].padEnd(38)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)} %`);
+      process.stderr.write(`\r${policyTag(policy)} ${POLICY_TITLES[policy].padEnd(38)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)} %`);
       if (fraction >= 1) process.stderr.write('\n');
     } else if (fraction >= 1 && last !== policy) {
       last = policy;
-      process.stderr.write(`(${policy}) ${POLICY_TITLES[policy]}: done\n`);
+      process.stderr.write(`${policyTag(policy)} ${POLICY_TITLES[policy]}: done\n`);
     }
   };
 }
@@ -76,7 +79,7 @@ export function runSimulate(argv: readonly string[]): void {
   let sweep: SweepRow[] | undefined;
   if (values.sweep) {
     const { key, values: points } = parseSweep(values.sweep);
-    const swept: PolicyId[] = values.policies ? policies : ['e'];
+    const swept: PolicyId[] = values.policies ? policies : ['ssis-full'];
     sweep = points.flatMap((v) => runComparison({ ...common, scenario: withDelay(scenario, key, v), policies: swept }).map((result) => ({ parameter: key, value: v, result })));
   }
   const out = resolve(values.out ?? join('sim-reports', scenario.name));

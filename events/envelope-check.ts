@@ -5,9 +5,11 @@
  * Rules: CloudEvents 1.0 core spec (required attributes, attribute naming, type system) plus the
  * SSIS contract: ssis.* events carry `time` and the `partitionkey` extension (= data.service, the
  * Kafka record key, knative-kafka.md §1.1), JSON data, and data matching their schema.
+ * checkEnvelope holds every event to JSON data (what the SSIS functions take); checkAnyEnvelope
+ * is the brokers' rule, which carries any valid CloudEvent and its data as it is.
  */
 import { SsisError, type FieldIssue } from '../core/errors.js';
-import type { ExtensionValue, SsisEvent } from './envelope.js';
+import type { AnyCloudEvent, ExtensionValue, SsisEvent } from './envelope.js';
 import { isJsonObject, type JsonObject } from './json-object.js';
 import { isJsonMediaType, JSON_MEDIA_TYPE } from './media-type.js';
 import { hasDataContract, parseEventData, SSIS_TYPE_PREFIX } from './registry.js';
@@ -31,12 +33,33 @@ export type EnvelopeCheck =
   | { readonly ok: true; readonly event: SsisEvent<unknown> }
   | { readonly ok: false; readonly issues: readonly FieldIssue[] };
 
+export type AnyEnvelopeCheck =
+  | { readonly ok: true; readonly event: AnyCloudEvent }
+  | { readonly ok: false; readonly issues: readonly FieldIssue[] };
+
+/** The base64 alphabet of RFC 4648 §4, padded (what CloudEvents' data_base64 holds). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /**
  * Checks a CloudEvent given as a flat JSON object (the structured-mode form, extensions as
  * top-level attributes) or as an SsisEvent (extensions nested under `extensions`; an object
  * value cannot be a CloudEvents attribute, so the two forms never clash). Collects every issue.
  */
 export function checkEnvelope(input: unknown, options: EnvelopeCheckOptions = {}): EnvelopeCheck {
+  return check(input, options, false) as EnvelopeCheck;
+}
+
+/**
+ * Checks a CloudEvent as a broker carries it: the CloudEvents 1.0 rules for every event, the SSIS
+ * contract for ssis.* events only. Data of other events may be in any media type, or in none
+ * declared: JSON data comes back in `data`, any other data as its bytes in `data_base64` (a string
+ * `data` of, say, text/plain becomes its UTF-8 bytes), as AnyCloudEvent describes.
+ */
+export function checkAnyEnvelope(input: unknown, options: EnvelopeCheckOptions = {}): AnyEnvelopeCheck {
+  return check(input, options, true);
+}
+
+function check(input: unknown, options: EnvelopeCheckOptions, anyMediaType: boolean): AnyEnvelopeCheck {
   if (!isJsonObject(input)) return { ok: false, issues: [{ field: 'event', message: 'must be a JSON object' }] };
   const issues: FieldIssue[] = [];
   const text = (name: string, rule: { required: boolean }): string | undefined => checkText(input, name, rule, issues);
@@ -54,10 +77,21 @@ export function checkEnvelope(input: unknown, options: EnvelopeCheckOptions = {}
   const time = text('time', { required: isSsisType });
   if (time !== undefined && !isRfc3339DateTime(time)) issues.push({ field: 'time', message: 'must be an RFC 3339 date-time, e.g. 2026-11-03T10:00:00Z' });
 
-  const data = input['data'];
+  // Only ssis.* events are bound to JSON data everywhere; a broker carries other data as it is.
+  const opaqueDataAllowed = anyMediaType && !isSsisType;
+  const given = input['data'];
+  let datacontenttype: string | undefined;
+  let dataBase64: string | undefined;
+  if (opaqueDataAllowed) {
+    datacontenttype = checkAnyDataContentType(input['datacontenttype'], given !== undefined, issues);
+    dataBase64 = checkDataBase64(input['data_base64'], given, datacontenttype, issues);
+  } else {
+    dataBase64 = refuseDataBase64(input['data_base64'], issues);
+    datacontenttype = checkDataContentType(input['datacontenttype'], given !== undefined, issues);
+  }
+  // From here on `data` is JSON data only.
+  const data = dataBase64 === undefined ? given : undefined;
   const hasData = data !== undefined;
-  if (input['data_base64'] !== undefined) issues.push({ field: 'data_base64', message: 'binary data is not supported: SSIS events carry JSON data' });
-  const datacontenttype = checkDataContentType(input['datacontenttype'], hasData, issues);
   if (isSsisType && !hasData && !options.dataUnreadable) issues.push({ field: 'data', message: 'is required' });
 
   if (hasData && type !== undefined && hasDataContract(type) && !options.dataUnreadable) {
@@ -85,8 +119,9 @@ export function checkEnvelope(input: unknown, options: EnvelopeCheckOptions = {}
     ...(datacontenttype === undefined ? {} : { datacontenttype }),
     ...(partitionkey === undefined ? {} : { partitionkey }),
     ...(hasData ? { data } : {}),
+    ...(dataBase64 === undefined ? {} : { data_base64: dataBase64 }),
     ...(Object.keys(extensions).length === 0 ? {} : { extensions }),
-  } as SsisEvent<unknown>;
+  } as AnyCloudEvent;
   return { ok: true, event };
 }
 
@@ -109,6 +144,36 @@ function checkDataContentType(value: unknown, hasData: boolean, issues: FieldIss
   if (typeof value === 'string' && isJsonMediaType(value)) return JSON_MEDIA_TYPE;
   issues.push({ field: 'datacontenttype', message: `must be ${JSON_MEDIA_TYPE}, not ${JSON.stringify(value)}` });
   return undefined;
+}
+
+/** Any media type for data that is not SSIS's own; JSON ones are normalized as SSIS events have them. */
+function checkAnyDataContentType(value: unknown, hasData: boolean, issues: FieldIssue[]): string | undefined {
+  if (value === undefined) return hasData ? JSON_MEDIA_TYPE : undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    issues.push({ field: 'datacontenttype', message: 'must be a media type (RFC 2046), e.g. text/plain' });
+    return undefined;
+  }
+  return isJsonMediaType(value) ? JSON_MEDIA_TYPE : value;
+}
+
+function refuseDataBase64(value: unknown, issues: FieldIssue[]): undefined {
+  if (value !== undefined) issues.push({ field: 'data_base64', message: 'binary data is not supported: SSIS events carry JSON data' });
+  return undefined;
+}
+
+/**
+ * The opaque data of an event a broker carries, base64-encoded: `data_base64` as given, or a
+ * `data` whose media type is not JSON (the JSON event format holds text data as a string).
+ */
+function checkDataBase64(value: unknown, data: unknown, datacontenttype: string | undefined, issues: FieldIssue[]): string | undefined {
+  if (value !== undefined) {
+    if (data !== undefined) issues.push({ field: 'data_base64', message: 'must not be given together with data' });
+    else if (typeof value !== 'string' || !BASE64.test(value)) issues.push({ field: 'data_base64', message: 'must be a base64 string (RFC 4648)' });
+    else return value;
+    return undefined;
+  }
+  if (data === undefined || datacontenttype === undefined || isJsonMediaType(datacontenttype)) return undefined;
+  return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data), 'utf8').toString('base64');
 }
 
 function dataIssues(type: string, data: unknown): readonly FieldIssue[] {

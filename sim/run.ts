@@ -1,6 +1,7 @@
 /**
  * Runs a scenario under several configurations on the same workload and cluster: the policy
- * factory (a)–(e), the placement each uses, and the scenario's overrides of the SSIS settings.
+ * factory per configuration (./policies/ids names them), the placement each uses, and the
+ * scenario's overrides of the SSIS settings.
  */
 import type { ModelCatalog } from '../core/catalog/model-catalog';
 import type { AutoscalerConfig } from '../core/config/autoscaler-config';
@@ -9,6 +10,7 @@ import { SsisError } from '../core/errors';
 import { firstFitPlacement, type PlacementPort } from './placement';
 import { plannerPlacement } from './planner-placement';
 import { hpaQueuePolicy } from './policies/hpa-queue';
+import { POLICY_IDS, policyIdFor } from './policies/ids';
 import type { PolicyId, SimPolicy } from './policies/port';
 import { ssisFullPolicy } from './policies/ssis-full';
 import { ladderPolicy } from './policies/ssis-ladder';
@@ -19,44 +21,45 @@ import type { AzureTraceName, Scenario } from './scenario';
 import { simulate } from './simulator';
 import type { AzureTrace } from './workload/azure-trace';
 
-export const POLICY_IDS: readonly PolicyId[] = ['a', 'b', 'c', 'd', 'e'];
+export { POLICY_IDS, POLICY_LABELS } from './policies/ids';
 
 export const POLICY_TITLES: Readonly<Record<PolicyId, string>> = {
-  a: 'full GPU per model, static',
-  b: 'HPA on queue length, whole GPUs',
-  c: 'static MIG partition',
-  d: 'SSIS tier ladder',
-  e: 'SSIS full: optimizer + MIG placement',
+  'static-gpu': 'full GPU per model, static',
+  'hpa-queue': 'HPA on queue length, whole GPUs',
+  'static-mig': 'static MIG partition',
+  'ssis-ladder': 'SSIS tier ladder',
+  'ssis-full': 'SSIS full: optimizer + MIG placement',
 };
 
+/** `--policies`: configuration names or their report letters (`a,e` = `static-gpu,ssis-full`), each once, in the order given. */
 export function parsePolicyList(list: string): PolicyId[] {
-  const ids = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = ids.filter((id) => !(POLICY_IDS as readonly string[]).includes(id));
-  if (bad.length > 0 || ids.length === 0) {
-    throw new SsisError('SSIS_INVALID_CONFIG', `--policies: expected a comma-separated list of ${POLICY_IDS.join(', ')}, got "${list}"`, { issues: [{ field: '--policies', message: `unknown: ${bad.join(', ') || '(empty)'}` }] });
+  const given = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = given.filter((name) => policyIdFor(name) === undefined);
+  if (bad.length > 0 || given.length === 0) {
+    throw new SsisError('SSIS_INVALID_CONFIG', `--policies: expected a comma-separated list of ${POLICY_IDS.join(', ')} (or their letters a–e), got "${list}"`, { issues: [{ field: '--policies', message: `unknown: ${bad.join(', ') || '(empty)'}` }] });
   }
-  return [...new Set(ids)] as PolicyId[];
+  return [...new Set(given.map((name) => policyIdFor(name)!))];
 }
 
 export function buildPolicy(id: PolicyId, scenario: Scenario, config: SsisConfig): SimPolicy {
   switch (id) {
-    case 'a': return staticGpuPolicy();
-    case 'b': return hpaQueuePolicy({ scenario, config });
-    case 'c': return staticMigPolicy();
-    case 'd': return ladderPolicy(scenario.delays.metricIntervalSec);
-    case 'e': return ssisFullPolicy(scenario.delays.metricIntervalSec);
+    case 'static-gpu': return staticGpuPolicy();
+    case 'hpa-queue': return hpaQueuePolicy({ scenario, config });
+    case 'static-mig': return staticMigPolicy();
+    case 'ssis-ladder': return ladderPolicy(scenario.delays.metricIntervalSec);
+    case 'ssis-full': return ssisFullPolicy(scenario.delays.metricIntervalSec);
   }
 }
 
-/** (e) places with the MIG planner; the baselines with first-fit, what the reconfigure function uses. */
+/** SSIS in full places with the MIG planner; the others with first-fit, what the reconfigure function uses. */
 export function placementFor(id: PolicyId): PlacementPort {
-  return id === 'e' ? plannerPlacement : firstFitPlacement;
+  return id === 'ssis-full' ? plannerPlacement : firstFitPlacement;
 }
 
-/** The SSIS settings a scenario runs with: its maxReplicas, when given, replaces the ConfigMap's. */
 /**
  * The shipped ssis-config with the scenario's policy settings applied through the real config fields: SSIS's
- * scale-down stabilization (for (d) and (e); HPA's own window is policies.hpa) and the optimizer's headroom.
+ * scale-down stabilization (for ssis-ladder and ssis-full; HPA's own window is policies.hpa), the optimizer's
+ * headroom, and the scenario's maxReplicas, when given, in place of the ConfigMap's.
  */
 export function effectiveConfig(config: SsisConfig, scenario: Scenario): SsisConfig {
   const maxReplicas = scenario.policies.maxReplicas;

@@ -15,7 +15,8 @@ import { createAllocation, indexSystem, serverPriority, transitionPenalty, alloc
 import type { AcceleratorSpec, AllocationData, InfernoSystem, ModelPerfSpec, SaturationPolicy, ServerSpec, ServiceClassSpec } from './data';
 import { partitionLedger } from './partition-capacity';
 import { gpuPartitions, mpsClientsOf, partitionAcceleratorName, type PartitionOptions, type PartitionSpec } from './partitions';
-import { solveGreedy, solveUnlimited, type Candidate, type ServerCandidates } from './solver';
+import type { Candidate } from './capacity-ledger';
+import { solveGreedy, solveUnlimited, type ServerCandidates } from './solver';
 
 const f32 = Math.fround;
 

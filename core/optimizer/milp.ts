@@ -1,7 +1,7 @@
 /**
  * Inferno's MILP solver (notes/inferno.md §5.3; optimizer pkg/solver/milpsolver.go, llm-inferno/lpsolve cplex
  * .mod/.dat): the model is written as CPLEX LP text and handed to an injected {@link LpSolver} (the HiGHS adapter
- * is core/optimizer/milp-highs.ts; core code never loads a solver itself).
+ * is infra/solver/highs.ts; core code never loads a solver itself).
  *
  * Data, per server i and feasible candidate accelerator j (from {@link buildCandidates}):
  *   instanceCost_j = accelerator cost (cents/hr), accCount_ij = accelerators per replica, rate_ij =

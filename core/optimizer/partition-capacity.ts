@@ -13,11 +13,10 @@
  * accepted plan is always placeable on an empty cluster; the tests pin one GPU for every feasible layout
  * and two for every pair of them.
  */
-import type { CapacityLedger } from './capacity';
+import type { CapacityLedger, Candidate } from './capacity-ledger';
 import { getGpuModel, type GpuModelSpec, type MigProfileSpec } from '../mig/geometry';
 import { slotMask } from '../mig/layout';
 import type { PartitionSpec } from './partitions';
-import type { Candidate } from './solver';
 
 /** Partitions of one GPU model in use: profile → instances. */
 export type PartitionCounts = ReadonlyMap<string, number>;

@@ -26,21 +26,12 @@ import {
   type AllocationOptions,
   type SystemIndex,
 } from './allocation';
-import { cardLedger, type CapacityLedger } from './capacity';
+import { cardLedger, type CapacityLedger, type Candidate } from './capacity-ledger';
 import { numInstances, toSolutionData, type InfernoSystem, type OptimizerSpec, type SaturationPolicy, type ServerSpec, type SolutionData, type SolutionRow } from './data';
 
 const f32 = Math.fround;
 /** math.MaxFloat32. */
 export const MAX_FLOAT32 = 3.4028234663852886e38;
-
-/** A candidate allocation plus what the capacity check needs. Mutable: best effort rescales it. */
-export interface Candidate {
-  alloc: Allocation;
-  /** Card type; undefined when the accelerator is unknown (the "" zero-load allocation). */
-  readonly accType: string | undefined;
-  /** accCount · multiplicity cards per replica. */
-  readonly unitsPerReplica: number;
-}
 
 export interface ServerCandidates {
   readonly server: ServerSpec;
@@ -295,7 +286,11 @@ export function solveGreedy(
 
 // ------------------------------------------------------------------------------------------------
 
-/** Solves an Inferno system: Unlimited if `optimizer.unlimited`, else Greedy (MILP is not ported). */
+/**
+ * Solves an Inferno system with Unlimited if `optimizer.unlimited`, else Greedy; `milpSolver` is not read
+ * here. Inferno's MILP is `solveMilp` (milp.ts), which needs an LP solver injected (HiGHS:
+ * infra/solver/highs.ts), so the caller picks it (cli/optimize.ts does when `milpSolver` is set).
+ */
 export function solve(system: InfernoSystem, options: SolverOptions = {}): Solution {
   const index = indexSystem(system);
   const spec = { ...system.optimizer, ...options.optimizer };

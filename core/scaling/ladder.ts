@@ -10,7 +10,7 @@
  *   window (HPA's scale-down stabilization), and a cooldown after each change before the next
  *   scale up, so a new revision's metrics settle before they are judged (no flapping);
  * - one decision in flight per service; a tier that failed placement is backed off for a while.
- * The evaluate function keeps one LadderMemory per service and feeds it every sample.
+ * The policy driver (core/scaling/policy-driver) keeps one LadderMemory per service and feeds it every sample.
  */
 import type { ScaleAction, ScaleTarget } from './scale-target';
 import type { ServiceSample } from './service-sample';

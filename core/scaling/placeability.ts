@@ -1,7 +1,10 @@
 /**
- * Can one more replica of `profile` be placed right now? A dry run of the placement the
- * reconfigure function would make, on the current state. For a vertical move this is the right
- * question: with make-before-break the new slice must fit while the old one still runs.
+ * Can one more replica of `profile` be placed right now without moving anything? First-fit on the
+ * current state: free slots and free instances only, every owned instance stays. The reconfigure
+ * function places with the MIG planner instead, which may also move other services' ready replicas
+ * out of the way, so this answer errs towards "not placeable": a profile reported not placeable may
+ * still be placed there, by moving a replica. For a vertical move "without moving the old replica"
+ * is the right question: with make-before-break the new slice must fit while the old one still runs.
  */
 import { firstFit } from '../mig/first-fit';
 import type { GpuState } from '../mig/layout';

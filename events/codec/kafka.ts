@@ -13,24 +13,31 @@
  *   from its header only.
  * - §3.3 structured content mode (`content-type: application/cloudevents+json`) is read too.
  *
+ * Data in a media type other than JSON (AnyCloudEvent's `data_base64`) is the record value byte
+ * for byte, so the broker carries any valid CloudEvent; fromKafkaRecordAnyEvent reads it back.
+ *
  * The cloudevents SDK's `Kafka.binary` does not produce this layout (it adds `ce_datacontenttype`
  * and undefined-valued headers, and its value is not a Buffer; knative-kafka.md §4), hence the
  * hand-written encoder.
  */
 import { validationError } from '../../core/errors.js';
-import type { ExtensionValue, SsisEvent } from '../envelope.js';
+import type { AnyCloudEvent, ExtensionValue, SsisEvent } from '../envelope.js';
 import { isBatchMode, isStructuredMode } from '../media-type.js';
-import { CONTENT_TYPE_HEADER, decodeBinary, decodeStructured, refuseBatch } from './wire.js';
+import { binaryModeData } from './binary-data.js';
+import { CONTENT_TYPE_HEADER, decodeBinary, decodeStructured, refuseBatch, type EnvelopeRules } from './wire.js';
 
 /** A record ready for kafkajs `producer.send({ topic, messages: [record] })`. */
 export interface KafkaRecord {
   /** The partitionkey extension, or null (the producer then spreads records over partitions). */
   readonly key: string | null;
-  /** JSON of the data; null for an event without data (a tombstone under compaction). */
+  /** The data (JSON, or the exact bytes of other media types); null for an event without data (a tombstone under compaction). */
   readonly value: Buffer | null;
   readonly headers: Record<string, string>;
-  /** Milliseconds since the epoch, as a decimal string (kafkajs' format), from the event's time. */
-  readonly timestamp: string;
+  /**
+   * Milliseconds since the epoch, as a decimal string (kafkajs' format), from the event's time;
+   * absent for an event without time (CloudEvents makes it optional), which the producer stamps.
+   */
+  readonly timestamp?: string;
 }
 
 /** A header value as kafkajs hands it over: a Buffer, or an array when the header is repeated. */
@@ -46,27 +53,28 @@ export interface IncomingKafkaRecord {
 /**
  * Writes `ev` in binary content mode. Header order: ce_specversion, ce_id, ce_source, ce_type,
  * ce_time, ce_subject (when set), ce_partitionkey, ce_<extension>..., content-type.
- * @throws {SsisError} SSIS_INVALID_EVENT when the event has no time or a non-integer number extension
+ * @throws {SsisError} SSIS_INVALID_EVENT when the event's time is not a date-time or an extension is a non-integer number
  */
-export function toKafkaRecord(ev: SsisEvent<unknown>): KafkaRecord {
+export function toKafkaRecord(ev: AnyCloudEvent): KafkaRecord {
   const headers: Record<string, string> = {
     ce_specversion: ev.specversion,
     ce_id: ev.id,
     ce_source: ev.source,
     ce_type: ev.type,
   };
-  // time, partitionkey and datacontenttype are declared by SsisEvent but may be missing on a
-  // foreign event (validateEnvelope); a missing attribute gets no header at all.
+  // time, partitionkey and datacontenttype may be missing on a foreign event (PingSource, or any
+  // CloudEvent the broker carries); a missing attribute gets no header at all.
   setHeader(headers, 'ce_time', ev.time);
   setHeader(headers, 'ce_subject', ev.subject);
   setHeader(headers, 'ce_partitionkey', ev.partitionkey);
   for (const [name, value] of Object.entries(ev.extensions ?? {})) headers[`ce_${name}`] = extensionHeaderValue(name, value);
   setHeader(headers, CONTENT_TYPE_HEADER, ev.datacontenttype);
+  const data = binaryModeData(ev);
   return {
-    key: ev.partitionkey ?? null, // `??`: missing on a foreign event despite its declared type
-    value: ev.data === undefined ? null : Buffer.from(JSON.stringify(ev.data), 'utf8'),
+    key: ev.partitionkey ?? null,
+    value: data === undefined ? null : Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'),
     headers,
-    timestamp: recordTimestamp(ev.time),
+    ...(ev.time === undefined ? {} : { timestamp: recordTimestamp(ev.time) }),
   };
 }
 
@@ -76,12 +84,26 @@ export function toKafkaRecord(ev: SsisEvent<unknown>): KafkaRecord {
  * @throws {SsisError} SSIS_INVALID_EVENT naming every bad field (`id` for a missing `ce_id`, ...)
  */
 export function fromKafkaRecord(record: IncomingKafkaRecord): SsisEvent<unknown> {
+  // The `ssis` rules hold the event to the SSIS envelope (JSON data), which SsisEvent declares.
+  return decodeRecord(record, 'ssis') as SsisEvent<unknown>;
+}
+
+/**
+ * Reads any valid CloudEvent, as the broker carries it: like fromKafkaRecord, except that events
+ * other than ssis.* may carry data in any media type, or without one; such a value comes back as
+ * its exact bytes in `data_base64`.
+ * @throws {SsisError} SSIS_INVALID_EVENT naming every bad attribute
+ */
+export function fromKafkaRecordAnyEvent(record: IncomingKafkaRecord): AnyCloudEvent {
+  return decodeRecord(record, 'cloudevents');
+}
+
+function decodeRecord(record: IncomingKafkaRecord, rules: EnvelopeRules): AnyCloudEvent {
   const headers = kafkaHeadersToStrings(record.headers);
-  const value = record.value === null ? null : record.value.toString();
   const contentType = headers[CONTENT_TYPE_HEADER];
   if (contentType !== undefined && isBatchMode(contentType)) return refuseBatch(contentType);
-  if (contentType !== undefined && isStructuredMode(contentType)) return decodeStructured(contentType, value ?? '');
-  return decodeBinary(headers, 'ce_', value);
+  if (contentType !== undefined && isStructuredMode(contentType)) return decodeStructured(contentType, record.value?.toString() ?? '', rules);
+  return decodeBinary(headers, 'ce_', record.value, [], rules);
 }
 
 /**
@@ -110,8 +132,8 @@ function extensionHeaderValue(name: string, value: ExtensionValue): string {
   return String(value);
 }
 
-function recordTimestamp(time: string | undefined): string {
-  const ms = time === undefined ? Number.NaN : Date.parse(time);
+function recordTimestamp(time: string): string {
+  const ms = Date.parse(time);
   if (Number.isNaN(ms)) {
     throw validationError('SSIS_INVALID_EVENT', 'invalid CloudEvent', [{ field: 'time', message: 'must be an RFC 3339 date-time to stamp the Kafka record' }]);
   }

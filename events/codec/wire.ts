@@ -12,14 +12,22 @@
  * we write.
  */
 import { validationError, type FieldIssue } from '../../core/errors.js';
-import type { SsisEvent } from '../envelope.js';
-import { checkEnvelope } from '../envelope-check.js';
+import type { AnyCloudEvent } from '../envelope.js';
+import { checkAnyEnvelope, checkEnvelope } from '../envelope-check.js';
 import type { JsonObject } from '../json-object.js';
 import { essence, isJsonMediaType, STRUCTURED_JSON_MEDIA_TYPE } from '../media-type.js';
+import { SSIS_TYPE_PREFIX } from '../registry.js';
 
 export const CONTENT_TYPE_HEADER = 'content-type';
 
 export type BinaryHeaderPrefix = 'ce-' | 'ce_';
+
+/**
+ * Which checks a decoded event goes through: `ssis` = validateEnvelope's (JSON data for every
+ * event; what an SSIS function accepts, so the result is an SsisEvent), `cloudevents` =
+ * checkAnyEnvelope's (any valid CloudEvent, its data as received; what a broker carries).
+ */
+export type EnvelopeRules = 'ssis' | 'cloudevents';
 
 /** Attributes that never travel as headers: data is the message body. */
 const BODY_ATTRIBUTES = new Set(['data', 'data_base64']);
@@ -35,14 +43,17 @@ interface ReadEvent {
 /**
  * Binary content mode: one header per attribute, data = body (absent when there is none).
  * `transportIssues` are problems the caller already found in the headers; they are reported too.
+ * Under the `cloudevents` rules a body that is not JSON (or comes without content type) on an
+ * event other than ssis.* is kept as its bytes, in `data_base64`.
  * @throws {SsisError} SSIS_INVALID_EVENT listing every problem
  */
 export function decodeBinary(
   headers: Readonly<Record<string, string>>,
   prefix: BinaryHeaderPrefix,
-  body: string | null,
+  body: Buffer | string | null,
   transportIssues: readonly FieldIssue[] = [],
-): SsisEvent<unknown> {
+  rules: EnvelopeRules = 'ssis',
+): AnyCloudEvent {
   const attributes: JsonObject = {};
   const issues: FieldIssue[] = [...transportIssues];
   for (const [header, value] of Object.entries(headers)) {
@@ -55,27 +66,31 @@ export function decodeBinary(
   if (contentType !== undefined) attributes['datacontenttype'] = contentType;
 
   let dataUnreadable = false;
-  if (body !== null && body !== '') {
+  const type = attributes['type'];
+  const opaque = rules === 'cloudevents' && !(typeof type === 'string' && type.startsWith(SSIS_TYPE_PREFIX)) && (contentType === undefined || !isJsonMediaType(contentType));
+  if (body !== null && body.length > 0 && opaque) {
+    attributes['data_base64'] = (typeof body === 'string' ? Buffer.from(body, 'utf8') : body).toString('base64');
+  } else if (body !== null && body.length > 0) {
     if (contentType === undefined) {
       issues.push({ field: 'datacontenttype', message: `is required with data (${CONTENT_TYPE_HEADER} header missing)` });
       dataUnreadable = true;
     } else if (!isJsonMediaType(contentType)) {
       dataUnreadable = true; // the envelope check names the wrong datacontenttype
     } else {
-      const parsed = parseJson(body, 'data');
+      const parsed = parseJson(body.toString(), 'data');
       if (parsed.ok) attributes['data'] = parsed.value;
       else issues.push(parsed.issue);
       dataUnreadable = !parsed.ok;
     }
   }
-  return finish({ attributes, issues, dataUnreadable });
+  return finish({ attributes, issues, dataUnreadable }, rules);
 }
 
 /**
  * Structured content mode, JSON event format: the body is the event.
  * @throws {SsisError} SSIS_INVALID_EVENT listing every problem
  */
-export function decodeStructured(contentType: string, body: string): SsisEvent<unknown> {
+export function decodeStructured(contentType: string, body: string, rules: EnvelopeRules = 'ssis'): AnyCloudEvent {
   if (essence(contentType) !== STRUCTURED_JSON_MEDIA_TYPE) {
     throw validationError('SSIS_INVALID_EVENT', 'invalid CloudEvent', [
       { field: CONTENT_TYPE_HEADER, message: `only the JSON event format (${STRUCTURED_JSON_MEDIA_TYPE}) is supported, not ${contentType}` },
@@ -83,7 +98,7 @@ export function decodeStructured(contentType: string, body: string): SsisEvent<u
   }
   const parsed = parseJson(body, 'event');
   if (!parsed.ok) throw validationError('SSIS_INVALID_EVENT', 'invalid CloudEvent', [parsed.issue]);
-  return finish({ attributes: parsed.value, issues: [], dataUnreadable: false });
+  return finish({ attributes: parsed.value, issues: [], dataUnreadable: false }, rules);
 }
 
 /** Batch mode carries several events in one message; SSIS handlers take one event per delivery. */
@@ -93,8 +108,9 @@ export function refuseBatch(contentType: string): never {
   ]);
 }
 
-function finish(read: ReadEvent): SsisEvent<unknown> {
-  const result = checkEnvelope(read.attributes, { dataUnreadable: read.dataUnreadable });
+function finish(read: ReadEvent, rules: EnvelopeRules): AnyCloudEvent {
+  const options = { dataUnreadable: read.dataUnreadable };
+  const result = rules === 'ssis' ? checkEnvelope(read.attributes, options) : checkAnyEnvelope(read.attributes, options);
   const issues = [...read.issues, ...(result.ok ? [] : result.issues)];
   if (issues.length > 0 || !result.ok) throw validationError('SSIS_INVALID_EVENT', 'invalid CloudEvent', issues);
   return result.event;

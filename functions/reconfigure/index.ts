@@ -58,7 +58,7 @@ function ownersIn(gpus: readonly GpuState[]): Set<string> {
  * The planner's demand: one entry per revision with replicas (keyed by revision name, unique across
  * services), plus the decision's target revision with its new replica ids at the top priority.
  */
-export function reconfigureDemand(services: readonly ServiceView[], gpus: readonly GpuState[], d: ScaleDecided, revision: string, ownerIds: readonly string[]): ServiceDemand[] {
+export function reconfigureDemand(services: readonly ServiceView[], gpus: readonly GpuState[], decision: ScaleDecided, revision: string, ownerIds: readonly string[]): ServiceDemand[] {
   const owners = ownersIn(gpus);
   const demand: ServiceDemand[] = [];
   let targetRunning: string[] = [];
@@ -70,12 +70,12 @@ export function reconfigureDemand(services: readonly ServiceView[], gpus: readon
         continue;
       }
       if (running.length === 0) continue;
-      const movable = s.name !== d.service && r.replicas.every((x) => x.phase === 'ready');
+      const movable = s.name !== decision.service && r.replicas.every((x) => x.phase === 'ready');
       demand.push({ service: r.name, profiles: [r.profile], gpuModels: [r.gpuModel], replicas: running.length, priority: 0, movable, runningReplicas: running });
     }
   }
   demand.push({
-    service: revision, profiles: [d.target.profile], gpuModels: [d.target.gpuModel], replicas: targetRunning.length + ownerIds.length,
+    service: revision, profiles: [decision.target.profile], gpuModels: [decision.target.gpuModel], replicas: targetRunning.length + ownerIds.length,
     priority: 1, movable: false, runningReplicas: targetRunning, newReplicaIds: [...ownerIds],
   });
   return demand;
@@ -150,30 +150,30 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
   }
 
   async function reconfigure(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
-    const d = event.data as ScaleDecided;
-    const service = cluster.getService(d.service);
-    if (!service) throw new SsisError('SSIS_NOT_FOUND', `scale-decided ${d.decisionId} names unknown service ${d.service}`);
-    if (!cluster.beginDecision(d.service, d.decisionId, d.fromGeneration)) {
-      ctx.logger.info({ service: d.service, decisionId: d.decisionId, fromGeneration: d.fromGeneration, generation: service.generation }, 'stale or duplicate decision ignored');
+    const decision = event.data as ScaleDecided;
+    const service = cluster.getService(decision.service);
+    if (!service) throw new SsisError('SSIS_NOT_FOUND', `scale-decided ${decision.decisionId} names unknown service ${decision.service}`);
+    if (!cluster.beginDecision(decision.service, decision.decisionId, decision.fromGeneration)) {
+      ctx.logger.info({ service: decision.service, decisionId: decision.decisionId, fromGeneration: decision.fromGeneration, generation: service.generation }, 'stale or duplicate decision ignored');
       return undefined;
     }
-    const generation = d.fromGeneration + 1;
+    const generation = decision.fromGeneration + 1;
     const now = (): string => new Date(clock.nowMs()).toISOString();
     const current = servingRevision(service);
     const before = cluster.gpus();
 
     const fail = (reason: string): SsisEvent => {
-      cluster.endRollout(d.service, d.decisionId);
+      cluster.endRollout(decision.service, decision.decisionId);
       if (!service.revisions.some((r) => r.replicas.length > 0)) {
-        cluster.setCondition(d.service, { ready: false, reason: 'Unschedulable', message: reason });
+        cluster.setCondition(decision.service, { ready: false, reason: 'Unschedulable', message: reason });
       }
-      ctx.logger.warn({ service: d.service, decisionId: d.decisionId, reason }, 'placement failed');
+      ctx.logger.warn({ service: decision.service, decisionId: decision.decisionId, reason }, 'placement failed');
       const failed: PlacementFailed = {
-        decisionId: d.decisionId,
-        service: d.service,
-        modelId: d.modelId,
-        fromGeneration: d.fromGeneration,
-        requested: { profile: d.target.profile, gpuModel: d.target.gpuModel, replicas: d.target.replicas },
+        decisionId: decision.decisionId,
+        service: decision.service,
+        modelId: decision.modelId,
+        fromGeneration: decision.fromGeneration,
+        requested: { profile: decision.target.profile, gpuModel: decision.target.gpuModel, replicas: decision.target.replicas },
         reason,
         failedAt: now(),
       };
@@ -184,23 +184,23 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     let slices: SliceRef[];
     let after: readonly GpuState[] = before;
     let moves: ReplicaMoveRef[] = [];
-    const sameRevision = (d.action === 'out' || d.action === 'in') && current !== undefined && current.profile === d.target.profile;
-    if (sameRevision && d.target.replicas < current.replicas.length) {
+    const sameRevision = (decision.action === 'out' || decision.action === 'in') && current !== undefined && current.profile === decision.target.profile;
+    if (sameRevision && decision.target.replicas < current.replicas.length) {
       // Scale in: the newest replicas go; their slices are released after they drain (rollout).
       revision = current.name;
-      const leaving = [...current.replicas].sort((a, b) => replicaIndex(b.id) - replicaIndex(a.id)).slice(0, current.replicas.length - d.target.replicas);
+      const leaving = [...current.replicas].sort((a, b) => replicaIndex(b.id) - replicaIndex(a.id)).slice(0, current.replicas.length - decision.target.replicas);
       slices = leaving.map((r) => {
         const inst = before.find((g) => g.node === r.node && g.index === r.gpu)?.instances.find((i) => i.id === r.sliceId);
         return { node: r.node, gpu: r.gpu, gpuModel: current.gpuModel, profile: current.profile, start: inst?.start ?? 0, sliceId: r.sliceId, replica: r.id, action: 'release' };
       });
     } else {
       // Cold start, up, down: a new revision on the target tier. Out: more replicas of the current one.
-      revision = sameRevision ? current.name : revisionName(d.service, generation);
+      revision = sameRevision ? current.name : revisionName(decision.service, generation);
       const existing = sameRevision ? current.replicas.map((r) => replicaIndex(r.id)) : [];
       const first = existing.length > 0 ? Math.max(...existing) + 1 : 1;
-      const count = d.target.replicas - (sameRevision ? current.replicas.length : 0);
+      const count = decision.target.replicas - (sameRevision ? current.replicas.length : 0);
       const ownerIds = Array.from({ length: count }, (_, k) => `${revision}-${first + k}`);
-      const input: PlannerInput = { gpus: before, demand: reconfigureDemand(cluster.listServices(), before, d, revision, ownerIds), options: { consolidate: false } };
+      const input: PlannerInput = { gpus: before, demand: reconfigureDemand(cluster.listServices(), before, decision, revision, ownerIds), options: { consolidate: false } };
       const plan = planMig(input);
       const unmet = plan.unmet.find((u) => u.service === revision);
       if (unmet !== undefined) return fail(unmet.reason);
@@ -218,7 +218,7 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       after = cluster.gpus();
       if (!sameRevision) {
         // The decided batch size goes with the revision, as vLLM's --max-num-seqs goes with a Knative revision's args.
-        cluster.createRevision(d.service, { name: revision, profile: d.target.profile, gpuModel: d.target.gpuModel, decisionId: d.decisionId, ...(d.target.maxBatchSize === undefined ? {} : { maxBatchSize: d.target.maxBatchSize }) });
+        cluster.createRevision(decision.service, { name: revision, profile: decision.target.profile, gpuModel: decision.target.gpuModel, decisionId: decision.decisionId, ...(decision.target.maxBatchSize === undefined ? {} : { maxBatchSize: decision.target.maxBatchSize }) });
       }
       slices = plan.placements
         .filter((p) => p.service === revision)
@@ -231,21 +231,21 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     });
     const layouts: GpuLayout[] = changed.map((g) => ({ node: g.node, gpu: g.index, gpuModel: g.model, migEnabled: g.migEnabled, instances: g.instances.map((i) => ({ profile: i.profile, start: i.start })) }));
     const out: SliceReconfigured = {
-      decisionId: d.decisionId,
-      service: d.service,
-      modelId: d.modelId,
-      fromGeneration: d.fromGeneration,
+      decisionId: decision.decisionId,
+      service: decision.service,
+      modelId: decision.modelId,
+      fromGeneration: decision.fromGeneration,
       revision,
       previousRevision: current && current.name !== revision ? current.name : null,
-      profile: d.target.profile,
-      gpuModel: d.target.gpuModel,
-      replicas: d.target.replicas,
+      profile: decision.target.profile,
+      gpuModel: decision.target.gpuModel,
+      replicas: decision.target.replicas,
       slices,
       layouts,
       ...(moves.length > 0 ? { moves } : {}),
       reconfiguredAt: now(),
     };
-    ctx.logger.info({ service: d.service, decisionId: d.decisionId, action: d.action, revision, slices: slices.map((s) => `${s.action} ${s.sliceId}`) }, 'slices reconfigured');
+    ctx.logger.info({ service: decision.service, decisionId: decision.decisionId, action: decision.action, revision, slices: slices.map((s) => `${s.action} ${s.sliceId}`) }, 'slices reconfigured');
     return createEvent(SLICE_RECONFIGURED, out, { source: SOURCE, clock, ids });
   }
 

@@ -16,7 +16,7 @@ import type { SsisConfig } from '../../core/config/ssis-config';
 import { asSsisError, SsisError } from '../../core/errors';
 import { coldStartTarget, describeNeed } from '../../core/scaling/cold-start';
 import { isPlaceable } from '../../core/scaling/placeability';
-import { estimateTokens } from '../../core/text/tokens';
+import { estimateTokens } from '../../core/token-estimate';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-failed';

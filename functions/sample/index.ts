@@ -57,7 +57,7 @@ export function buildSampleFunction(deps: SampleDeps): SsisFunction {
 
   async function sampleService(s: ServiceView, atMs: number, ctx: FunctionContext): Promise<MetricsSampled> {
     const serving = servingRevision(s);
-    const q = async (promql: string): Promise<number | null> => {
+    const queryScalar = async (promql: string): Promise<number | null> => {
       try {
         return finite(scalarOf(await metrics.query(promql, atMs)));
       } catch (err) {
@@ -67,17 +67,17 @@ export function buildSampleFunction(deps: SampleDeps): SsisFunction {
     };
     const rules = rulesFor(deps.autoscalerConfig(), s.name);
     const values: SampledMetric[] = [];
-    for (const rule of rules) values.push({ name: rule.name, value: await q(queryFor(rule, s.name)) });
-    const lq = loadQueries(s.name, config.sampler.windowSec);
+    for (const rule of rules) values.push({ name: rule.name, value: await queryScalar(queryFor(rule, s.name)) });
+    const loadPromql = loadQueries(s.name, config.sampler.windowSec);
     const load: MeasuredLoad = {
-      arrivalRatePerSec: (await q(lq.arrivalRatePerSec)) ?? 0,
-      avgInputTokens: (await q(lq.avgInputTokens)) ?? 0,
-      avgOutputTokens: (await q(lq.avgOutputTokens)) ?? 0,
-      requestsRunning: (await q(lq.requestsRunning)) ?? 0,
-      requestsWaiting: (await q(lq.requestsWaiting)) ?? 0,
-      ttftMs: await q(lq.ttftMs),
-      itlMs: await q(lq.itlMs),
-      kvCacheUsage: await q(lq.kvCacheUsage),
+      arrivalRatePerSec: (await queryScalar(loadPromql.arrivalRatePerSec)) ?? 0,
+      avgInputTokens: (await queryScalar(loadPromql.avgInputTokens)) ?? 0,
+      avgOutputTokens: (await queryScalar(loadPromql.avgOutputTokens)) ?? 0,
+      requestsRunning: (await queryScalar(loadPromql.requestsRunning)) ?? 0,
+      requestsWaiting: (await queryScalar(loadPromql.requestsWaiting)) ?? 0,
+      ttftMs: await queryScalar(loadPromql.ttftMs),
+      itlMs: await queryScalar(loadPromql.itlMs),
+      kvCacheUsage: await queryScalar(loadPromql.kvCacheUsage),
     };
     const spec = catalog.get(s.modelId);
     const gpuModel = serving?.gpuModel ?? null;

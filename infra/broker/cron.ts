@@ -66,7 +66,7 @@ interface WallClock {
 
 const ANY = (b: Bounds): Field => ({ values: range(b.min, b.max, 1), star: true });
 const ONLY = (value: number): Field => ({ values: new Set([value]), star: false });
-const [SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK] = FIELD_BOUNDS as [Bounds, Bounds, Bounds, Bounds, Bounds, Bounds];
+const [, , HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK] = FIELD_BOUNDS as [Bounds, Bounds, Bounds, Bounds, Bounds, Bounds];
 
 /** robfig's parseDescriptor; `*`-fields carry the star, so @weekly ANDs "any day of month" with Sunday. */
 const DESCRIPTORS: Readonly<Record<string, Spec>> = (() => {

@@ -1,40 +1,41 @@
 /**
  * The embedded broker: Knative Kafka Broker semantics in memory, driven by the Trigger manifests
  * of knative/ so that local runs route exactly as the cluster does (ARCHITECTURE.md).
- * - ingress: `POST /<namespace>/<broker>`, a CloudEvent in binary or structured mode; 202 when
- *   stored, 400 when not a valid CloudEvent, 503 when stopping (notes/knative-kafka.md §1.1);
+ * - ingress: `POST /<namespace>/<broker>`, any valid CloudEvent in binary or structured mode; 202
+ *   when stored, 400 when not a valid CloudEvent, 503 when stopping (ingress.ts, shared with the
+ *   Kafka broker; notes/knative-kafka.md §1.1);
  * - every stored event gets an offset in one log (replayable; also written to a JSONL file);
  * - each Trigger gets the events its filters match; `delivery.order: ordered` delivers one event
  *   at a time per partition key, in order; unordered ones run concurrently;
- * - delivery: POST in binary mode with `Prefer: reply`; retried on network errors, timeouts and
+ * - delivery: POST in binary mode with `Prefer: reply`, the event's data and content type as they
+ *   came in; retried on network errors, timeouts and
  *   status ≥500, 404, 408, 409, 429 (§1.5) after linear/exponential back-off; after the last
  *   attempt (or at once for other 4xx) the event goes to the dead-letter sink with
  *   knativeerrordest/knativeerrorcode/knativeerrordata extensions;
  * - a reply event in a 2xx response is stored like any other event (§1.7); a non-empty 2xx body
  *   that is not a CloudEvent fails the delivery, as in Knative.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Registry, type Counter, type Histogram } from 'prom-client';
 import { createBrokerMetrics } from './broker-metrics';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
-import { asSsisError } from '../../core/errors';
-import { fromHttp, toHttpBinary } from '../../events/codec/http';
-import type { ExtensionValue, SsisEvent } from '../../events/envelope';
+import { toHttpBinary } from '../../events/codec/http';
+import type { AnyCloudEvent, ExtensionValue } from '../../events/envelope';
 import type { EventAttributes } from '../knative/filters';
 import type { Delivery, Destination, KnativeManifests, TriggerManifest } from '../knative/types';
 import type { EventLogWriter, LoggedEvent } from './event-log';
 import { postCloudEvent, type AttemptOutcome } from './http-delivery';
+import { startIngress, type RunningIngress } from './ingress';
 import { postHttp } from '../http/post';
 
+/** How events reach a broker in-process: any valid CloudEvent (an SsisEvent is one). */
 export interface BrokerPublish {
-  publish(event: SsisEvent): Promise<void>;
+  publish(event: AnyCloudEvent): Promise<void>;
 }
 
 export interface DeadLetter {
   readonly trigger: string;
-  readonly event: SsisEvent;
+  readonly event: AnyCloudEvent;
   readonly errorCode: number;
   readonly errorData: string;
   readonly destination: string;
@@ -53,7 +54,7 @@ export interface EmbeddedBrokerOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export function eventAttributes(e: SsisEvent): EventAttributes {
+export function eventAttributes(e: AnyCloudEvent): EventAttributes {
   const attrs: Record<string, ExtensionValue | undefined> = {
     specversion: e.specversion, id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time, datacontenttype: e.datacontenttype, partitionkey: e.partitionkey,
   };
@@ -75,7 +76,7 @@ export class EmbeddedBroker implements BrokerPublish {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private server: Server | null = null;
+  private ingress: RunningIngress | null = null;
   private stopping = false;
   private readonly ingested: Counter<'type'>;
   private readonly deliveries: Counter<'trigger' | 'outcome'>;
@@ -103,20 +104,13 @@ export class EmbeddedBroker implements BrokerPublish {
   }
 
   async start(port = 0): Promise<string> {
-    // A client that goes away mid-body (or a stop closing connections) ends its own request, never the process.
-    const server = createServer((req, res) => void this.handleIngress(req, res).catch(() => res.destroy()));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    const { port: bound } = server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${bound}${this.path}`;
+    this.ingress = await startIngress({ path: this.path, registry: this.registry, accepting: () => !this.stopping, publish: (event) => this.publish(event) }, port);
+    this.url = this.ingress.url;
     return this.url;
   }
 
   /** Stores an event and starts its deliveries; resolves once stored (like the receiver's 202). */
-  publish(event: SsisEvent): Promise<void> {
+  publish(event: AnyCloudEvent): Promise<void> {
     const entry: LoggedEvent = { offset: this.log.length, storedAtMs: this.now(), event };
     this.log.push(entry);
     this.opts.eventLog?.append(entry);
@@ -135,12 +129,9 @@ export class EmbeddedBroker implements BrokerPublish {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const server = this.server;
-    this.server = null;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    const ingress = this.ingress;
+    this.ingress = null;
+    await ingress?.close();
     await this.opts.eventLog?.close();
     await this.opts.deadLetterLog?.close();
   }
@@ -188,18 +179,18 @@ export class EmbeddedBroker implements BrokerPublish {
     await this.deadLetter(trigger, entry.event, url ?? '', last.status, last.data);
   }
 
-  private async attempt(url: string, trigger: TriggerManifest, event: SsisEvent): Promise<AttemptOutcome> {
+  private async attempt(url: string, trigger: TriggerManifest, event: AnyCloudEvent): Promise<AttemptOutcome> {
     return postCloudEvent(url, toHttpBinary(event), { timeoutMs: trigger.delivery.timeoutMs, namespace: trigger.namespace });
   }
 
-  private async deadLetter(trigger: TriggerManifest, event: SsisEvent, destination: string, status: number, data: string): Promise<void> {
+  private async deadLetter(trigger: TriggerManifest, event: AnyCloudEvent, destination: string, status: number, data: string): Promise<void> {
     const sink = trigger.delivery.deadLetterSink;
     if (!sink) {
       this.deliveries.inc({ trigger: trigger.name, outcome: 'dropped' });
       this.logger.error({ trigger: trigger.name, event: event.id, type: event.type, status }, 'delivery failed and no dead-letter sink is set: event dropped');
       return;
     }
-    const lettered: SsisEvent = {
+    const lettered: AnyCloudEvent = {
       ...event,
       extensions: { ...event.extensions, knativeerrordest: destination, knativeerrorcode: status, knativeerrordata: data.slice(0, 1024) },
     };
@@ -217,31 +208,5 @@ export class EmbeddedBroker implements BrokerPublish {
     this.deadLetterLog.push({ trigger: trigger.name, event: lettered, errorCode: status, errorData: data.slice(0, 1024), destination });
     this.opts.deadLetterLog?.append({ offset: this.deadLetterLog.length - 1, storedAtMs: this.now(), event: lettered });
     this.logger.warn({ trigger: trigger.name, event: event.id, type: event.type, status }, 'event dead-lettered');
-  }
-
-  private async handleIngress(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
-      return;
-    }
-    if (req.method !== 'POST' || path !== this.path) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'SSIS_NOT_FOUND', message: `broker ingress is POST ${this.path}` }));
-      return;
-    }
-    if (this.stopping) {
-      res.writeHead(503).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    try {
-      const event = fromHttp({ headers: req.headers, body: Buffer.concat(chunks) });
-      await this.publish(event);
-      res.writeHead(202).end();
-    } catch (err) {
-      const e = asSsisError(err);
-      res.writeHead(e.retriable ? 503 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(e.toJSON()));
-    }
   }
 }

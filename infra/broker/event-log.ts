@@ -4,13 +4,13 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SsisEvent } from '../../events/envelope';
+import type { AnyCloudEvent } from '../../events/envelope';
 
 export interface LoggedEvent {
   readonly offset: number;
   /** When the broker stored it (ms since epoch). */
   readonly storedAtMs: number;
-  readonly event: SsisEvent;
+  readonly event: AnyCloudEvent;
 }
 
 export interface EventLogWriter {
@@ -32,9 +32,11 @@ export function fileEventLog(path: string): EventLogWriter {
 }
 
 /** The projection `ssis events` prints: one JSON object per event. */
-export function printable(e: SsisEvent): Record<string, unknown> {
+export function printable(e: AnyCloudEvent): Record<string, unknown> {
   const out: Record<string, unknown> = { id: e.id, type: e.type, source: e.source, subject: e.subject, time: e.time, partitionkey: e.partitionkey };
   if (e.extensions && Object.keys(e.extensions).length > 0) out['extensions'] = e.extensions;
-  out['data'] = e.data;
+  // Data that is not JSON is shown as the event holds it: its media type and its bytes in base64.
+  if (e.data_base64 !== undefined) Object.assign(out, { datacontenttype: e.datacontenttype, data_base64: e.data_base64 });
+  else out['data'] = e.data;
   return out;
 }

@@ -36,7 +36,7 @@ export function pingSourceEvent(ps: PingSourceManifest, atMs: number, id: string
 
 /** Starts firing; `everySec` overrides the schedule (embedded runs sample faster than the cluster). */
 export function runPingSource(ps: PingSourceManifest, broker: BrokerPublish, deps: { clock: Clock; ids: IdSource; everySec?: number; onError?: (err: unknown) => void }): PingSourceRunner {
-  const schedule: CronSchedule = deps.everySec ? { source: `every ${deps.everySec}s`, matches: (d) => Math.floor(d.getTime() / 1000) % deps.everySec! === 0 } : parseCron(ps.schedule);
+  const schedule: CronSchedule = deps.everySec ? { source: `every ${deps.everySec}s`, matches: (d) => Math.floor(d.getTime() / 1000) % deps.everySec! === 0 } : parseCron(ps.schedule, ps.timezone);
   let lastSecond = -1;
   const timer = setInterval(() => {
     const now = deps.clock.nowMs();

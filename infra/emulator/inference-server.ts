@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BatchingEngine, type EngineConfig, type FinishedRequest, type StepOutcome } from '../../core/perf/batching-engine';
-import { emulatedCompletion, estimateTokens } from '../../core/text/tokens';
+import { estimateTokens } from '../../core/token-estimate';
+import { emulatedCompletion } from './filler-text';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 
 export interface EmulatorOptions {

@@ -10,12 +10,16 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 export interface HttpResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
+  /** The body as UTF-8 text. */
   readonly body: string;
+  /** The body as received, for data that is not text (a reply event's binary data). */
+  readonly bytes: Buffer;
 }
 
 export interface PostOptions {
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  /** Text is sent as UTF-8; a Buffer (an event's binary data) as it is. */
+  readonly body: string | Buffer;
   /** The whole exchange, connect to last byte of the answer. */
   readonly timeoutMs: number;
 }
@@ -47,7 +51,7 @@ class ReusedSocketReset extends Error {}
 function once(target: URL, opts: PostOptions): Promise<HttpResponse> {
   const secure = target.protocol === 'https:';
   if (!secure && target.protocol !== 'http:') return Promise.reject(new Error(`unsupported protocol ${target.protocol} in ${target.href}`));
-  const body = Buffer.from(opts.body, 'utf8');
+  const body = typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = (secure ? httpsRequest : httpRequest)(target, {
       method: 'POST',
@@ -67,7 +71,8 @@ function once(target: URL, opts: PostOptions): Promise<HttpResponse> {
       res.once('error', fail);
       res.once('end', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString('utf8'), bytes });
       });
     });
     req.end(body);

@@ -1,28 +1,27 @@
 /**
  * The Kafka broker mode (`SSIS_BROKER=kafka://host:port`): the Knative Kafka Broker's data plane
  * on a real Apache Kafka, driven by the same knative/ manifests as the embedded broker.
- * - ingress: `POST /<namespace>/<broker>` like the embedded one (202 stored, 400 not a valid
- *   CloudEvent, 503 not stored), and publish() for in-process callers;
+ * - ingress: `POST /<namespace>/<broker>`, the embedded broker's (infra/broker/ingress.ts: any
+ *   valid CloudEvent; 202 stored, 400 not a valid CloudEvent, 503 not stored), and publish() for
+ *   in-process callers;
  * - storage: topic `knative-broker-<ns>-<broker>`, binary content mode (ce_* headers,
- *   content-type, key = partitionkey; events/codec/kafka.ts), created with the broker config's
- *   partition count;
+ *   content-type, key = partitionkey, value = the data as received; events/codec/kafka.ts),
+ *   created with the broker config's partition count;
  * - egress: one TriggerDispatcher (consumer group `knative-trigger-<ns>-<trigger>`) per Trigger.
  *
  * kafkajs stays inside infra/kafka; the rest of the code sees BrokerPublish.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import { Registry, type Counter, type Histogram } from 'prom-client';
 import { createBrokerMetrics } from '../broker/broker-metrics';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { asSsisError, SsisError } from '../../core/errors';
-import { fromHttp } from '../../events/codec/http';
 import { toKafkaRecord } from '../../events/codec/kafka';
-import type { SsisEvent } from '../../events/envelope';
+import type { AnyCloudEvent } from '../../events/envelope';
 import type { BrokerPublish } from '../broker/embedded-broker';
 import type { EventLogWriter, LoggedEvent } from '../broker/event-log';
+import { startIngress, type RunningIngress } from '../broker/ingress';
 import type { Destination, KnativeManifests, TriggerManifest } from '../knative/types';
 import { knativeNames, topicSizing, type KafkaNames } from './names';
 import { DEFAULT_TUNING, TriggerDispatcher, type KafkaDeadLetter, type KafkaTuning } from './trigger-dispatcher';
@@ -64,7 +63,7 @@ export class KafkaBroker implements BrokerPublish {
   private readonly letters: KafkaDeadLetter[] = [];
   private readonly queue: PendingRecord[] = [];
   private sending = false;
-  private server: Server | null = null;
+  private ingress: RunningIngress | null = null;
   private stopping = false;
   private partitions = 1;
   private readonly logger: Logger;
@@ -121,14 +120,8 @@ export class KafkaBroker implements BrokerPublish {
       throw new SsisError('SSIS_BROKER_UNAVAILABLE', `Kafka at ${this.opts.brokers.join(',')} unusable: ${asSsisError(err).message}`, { cause: err });
     }
     if (this.opts.ingress === false) return '';
-    // A client that goes away mid-body (or a stop closing connections) ends its own request, never the process.
-    const server = createServer((req, res) => void this.handleIngress(req, res).catch(() => res.destroy()));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${this.path}`;
+    this.ingress = await startIngress({ path: this.path, registry: this.registry, accepting: () => !this.stopping, publish: (event) => this.publish(event) }, port);
+    this.url = this.ingress.url;
     return this.url;
   }
 
@@ -137,7 +130,7 @@ export class KafkaBroker implements BrokerPublish {
    * Knative receiver produces).
    * @throws {SsisError} SSIS_INVALID_EVENT for an event that cannot be encoded; SSIS_BROKER_UNAVAILABLE when not stored
    */
-  async publish(event: SsisEvent): Promise<void> {
+  async publish(event: AnyCloudEvent): Promise<void> {
     const record = toKafkaRecord(event);
     await this.produce(this.names.topic, { key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp });
     const entry: LoggedEvent = { offset: this.stored.length, storedAtMs: this.now(), event };
@@ -178,12 +171,9 @@ export class KafkaBroker implements BrokerPublish {
 
   private async shutdown(abort: boolean): Promise<void> {
     this.stopping = true;
-    const server = this.server;
-    this.server = null;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    const ingress = this.ingress;
+    this.ingress = null;
+    await ingress?.close();
     await Promise.all(this.dispatchers.map((d) => d.stop({ abort })));
     this.dispatchers = [];
     await this.producer?.disconnect().catch(() => undefined);
@@ -265,31 +255,6 @@ export class KafkaBroker implements BrokerPublish {
       }
     } finally {
       this.sending = false;
-    }
-  }
-
-  private async handleIngress(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
-      return;
-    }
-    if (req.method !== 'POST' || path !== this.path) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'SSIS_NOT_FOUND', message: `broker ingress is POST ${this.path}` }));
-      return;
-    }
-    if (this.stopping) {
-      res.writeHead(503).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    try {
-      await this.publish(fromHttp({ headers: req.headers, body: Buffer.concat(chunks) }));
-      res.writeHead(202).end();
-    } catch (err) {
-      const e = asSsisError(err);
-      res.writeHead(e.retriable ? 503 : 400, { 'content-type': 'application/json' }).end(JSON.stringify(e.toJSON()));
     }
   }
 }

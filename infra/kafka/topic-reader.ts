@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { asSsisError, SsisError } from '../../core/errors';
-import { fromKafkaRecord } from '../../events/codec/kafka';
-import type { SsisEvent } from '../../events/envelope';
+import { fromKafkaRecordAnyEvent } from '../../events/codec/kafka';
+import type { AnyCloudEvent } from '../../events/envelope';
 
 /** Where to start or stop: a time (ms since the epoch) or offsets per partition. */
 export type TopicPosition = { readonly timeMs: number } | { readonly offsets: ReadonlyMap<number, bigint> };
@@ -30,8 +30,8 @@ export interface ReadRecord {
   readonly partition: number;
   readonly offset: string;
   readonly timestampMs: number;
-  /** The event, or undefined when the record is not a valid CloudEvent (see `error`). */
-  readonly event?: SsisEvent;
+  /** The event, or undefined when the record is not a valid CloudEvent (see `error`); its data as stored. */
+  readonly event?: AnyCloudEvent;
   readonly error?: string;
   readonly raw: KafkaMessage;
 }
@@ -136,7 +136,7 @@ async function positions(admin: ReturnType<Kafka['admin']>, topic: string, at: T
 function decode(partition: number, message: KafkaMessage): ReadRecord {
   const base = { partition, offset: message.offset, timestampMs: Number(message.timestamp), raw: message };
   try {
-    return { ...base, event: fromKafkaRecord(message) };
+    return { ...base, event: fromKafkaRecordAnyEvent(message) };
   } catch (err) {
     return { ...base, error: asSsisError(err).message };
   }

@@ -20,7 +20,7 @@
  */
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../../core/common/ports';
-import type { SsisEvent } from '../../events/envelope';
+import type { AnyCloudEvent } from '../../events/envelope';
 import { backoffMs } from '../broker/embedded-broker';
 import type { Destination, TriggerManifest } from '../knative/types';
 import { postCloudEvent } from '../broker/http-delivery';
@@ -70,7 +70,7 @@ export interface DispatcherDeps {
   /** KafkaSink name → its topic. */
   readonly sinkTopic: (name: string) => string | undefined;
   readonly produceRaw: (topic: string, record: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }) => Promise<void>;
-  readonly reingest: (reply: SsisEvent) => Promise<void>;
+  readonly reingest: (reply: AnyCloudEvent) => Promise<void>;
   readonly onOutcome: (trigger: string, outcome: 'ok' | 'retry' | 'dead_letter' | 'dropped', latencySec?: number) => void;
   readonly onDeadLetter: (letter: KafkaDeadLetter) => void;
   readonly logger: Logger;

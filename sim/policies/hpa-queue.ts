@@ -23,7 +23,7 @@ export function hpaQueuePolicy(ctx0: { readonly scenario: PolicyContext['scenari
   const history = new Map<string, [number, number][]>();
   let seq = 0;
   return {
-    id: 'b',
+    id: 'hpa-queue',
     title: 'HPA on queue length, whole GPUs',
     intervalSec: o.syncSec,
     needsPlaceability: false,

@@ -11,7 +11,8 @@ import type { GpuState } from '../../core/mig/layout';
 import type { MetricsSampled } from '../../events/metrics-sampled';
 import type { Scenario, ServiceSpec } from '../scenario';
 
-export type PolicyId = 'a' | 'b' | 'c' | 'd' | 'e';
+/** A configuration under comparison, named as its policy module (./ids lists them with their report labels). */
+export type PolicyId = 'static-gpu' | 'hpa-queue' | 'static-mig' | 'ssis-ladder' | 'ssis-full';
 
 export interface Allocation {
   readonly service: string;

@@ -5,7 +5,7 @@ import { wholeGpuModelFor } from './whole-gpu';
 
 export function staticGpuPolicy(): SimPolicy {
   return {
-    id: 'a',
+    id: 'static-gpu',
     title: 'full GPU per model, static',
     intervalSec: null,
     needsPlaceability: false,

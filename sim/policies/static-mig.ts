@@ -63,7 +63,7 @@ export function staticMigAllocations(ctx: PolicyContext): Allocation[] {
 
 export function staticMigPolicy(): SimPolicy {
   return {
-    id: 'c',
+    id: 'static-mig',
     title: 'static MIG partition',
     intervalSec: null,
     needsPlaceability: false,

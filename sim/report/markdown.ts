@@ -3,6 +3,7 @@
  * per-service breakdown, definitions, trace attribution) and its SVG plots. Pure: returns files
  * as strings; the CLI writes them.
  */
+import { policyTag } from '../policies/ids';
 import type { PolicyId } from '../policies/port';
 import type { RunResult } from '../results';
 import type { Scenario } from '../scenario';
@@ -33,7 +34,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 function label(r: RunResult): string {
-  return `(${r.policy}) ${r.title}`;
+  return `${policyTag(r.policy)} ${r.title}`;
 }
 
 export function comparisonTable(results: readonly RunResult[]): string {
@@ -46,8 +47,8 @@ export function comparisonTable(results: readonly RunResult[]): string {
   );
 }
 
-/** (e) against each baseline, and the bar set by the literature (notes/perf.md §7). */
-export function versusTable(results: readonly RunResult[], subject: PolicyId = 'e'): string {
+/** SSIS in full (e) against each baseline, and the bar set by the literature (notes/perf.md §7). */
+export function versusTable(results: readonly RunResult[], subject: PolicyId = 'ssis-full'): string {
   const e = results.find((r) => r.policy === subject);
   if (!e) return '';
   const rows = results.filter((r) => r !== e).map((b) => [
@@ -55,12 +56,12 @@ export function versusTable(results: readonly RunResult[], subject: PolicyId = '
     b.throughputPerSec > 0 ? `${(e.throughputPerSec / b.throughputPerSec).toFixed(3)}×` : '—',
     `${e.sloAttainment >= b.sloAttainment ? '+' : '−'}${Math.abs((e.sloAttainment - b.sloAttainment) * 100).toFixed(1)} pt`,
   ]);
-  return table([`(${subject}) versus`, 'avg JCT', 'GPU-s (slices)', 'GPU-s (occupied)', 'throughput ratio', 'SLO attainment (both)'], rows);
+  return table([`${policyTag(subject)} versus`, 'avg JCT', 'GPU-s (slices)', 'GPU-s (occupied)', 'throughput ratio', 'SLO attainment (both)'], rows);
 }
 
 export function barCheck(results: readonly RunResult[]): string {
-  const e = results.find((r) => r.policy === 'e');
-  const a = results.find((r) => r.policy === 'a');
+  const e = results.find((r) => r.policy === 'ssis-full');
+  const a = results.find((r) => r.policy === 'static-gpu');
   if (!e || !a) return 'The bar needs runs of (a) and (e).';
   const jct = a.jct.mean > 0 ? 1 - e.jct.mean / a.jct.mean : NaN;
   const gpu = a.gpuSeconds > 0 ? 1 - e.gpuSeconds / a.gpuSeconds : NaN;
@@ -79,7 +80,7 @@ function perServiceTable(results: readonly RunResult[]): string {
   const rows: string[][] = [];
   for (const r of results) {
     for (const s of r.perService) {
-      rows.push([`(${r.policy})`, s.service, s.model, String(s.completed), sec(s.jctMeanMs), pct(s.ttftAttainment), pct(s.itlAttainment), num(s.gpuSeconds)]);
+      rows.push([policyTag(r.policy), s.service, s.model, String(s.completed), sec(s.jctMeanMs), pct(s.ttftAttainment), pct(s.itlAttainment), num(s.gpuSeconds)]);
     }
   }
   return table(['cfg', 'service', 'model', 'completed', 'avg JCT s', 'TTFT SLO', 'ITL SLO', 'GPU-s'], rows);
@@ -100,20 +101,20 @@ export function renderPlots(input: ReportInput): Record<string, string> {
     title: `${scenario.name}: GPUs allocated (slice fractions summed)`,
     xLabel: 'time (s)',
     yLabel: 'GPUs',
-    series: results.map((r) => ({ name: `(${r.policy})`, xs: r.series.tSec, ys: r.series.tSec.map((_, k) => r.series.allocatedGpus.reduce((sum, col) => sum + (col[k] ?? 0), 0)) })),
+    series: results.map((r) => ({ name: policyTag(r.policy), xs: r.series.tSec, ys: r.series.tSec.map((_, k) => r.series.allocatedGpus.reduce((sum, col) => sum + (col[k] ?? 0), 0)) })),
   });
   files['queue.svg'] = lineChart({
     title: `${scenario.name}: requests waiting for a batch slot`,
     xLabel: 'time (s)',
     yLabel: 'requests',
-    series: results.map((r) => ({ name: `(${r.policy})`, xs: r.series.tSec, ys: r.series.queued })),
+    series: results.map((r) => ({ name: policyTag(r.policy), xs: r.series.tSec, ys: r.series.queued })),
   });
   files['jct.svg'] = lineChart({
     title: `${scenario.name}: job completion time distribution (CDF)`,
     xLabel: 'JCT (s, log scale)',
     yLabel: 'fraction of requests',
     logX: true,
-    series: results.map((r) => ({ name: `(${r.policy})`, xs: r.jctQuantilesMs.map((ms) => ms / 1000), ys: r.jctQuantilesMs.map((_, k) => k / Math.max(1, r.jctQuantilesMs.length - 1)) })),
+    series: results.map((r) => ({ name: policyTag(r.policy), xs: r.jctQuantilesMs.map((ms) => ms / 1000), ys: r.jctQuantilesMs.map((_, k) => k / Math.max(1, r.jctQuantilesMs.length - 1)) })),
   });
   return files;
 }
@@ -132,7 +133,7 @@ export function renderReport(input: ReportInput): Record<string, string> {
   const r0 = results[0];
   if (r0) lines.push(`${r0.requests} requests${r0.truncated > 0 ? ` (${r0.truncated} cut to their model's context length)` : ''}.`, '');
   lines.push('## Comparison', '', comparisonTable(results), '');
-  if (results.some((r) => r.policy === 'e')) {
+  if (results.some((r) => r.policy === 'ssis-full')) {
     lines.push('## (e) against every baseline', '', versusTable(results), '', 'The bar from the literature (notes/perf.md §7):', '', barCheck(results), '');
   }
   lines.push('## Plots', '');
@@ -149,7 +150,7 @@ export function renderReport(input: ReportInput): Record<string, string> {
     '- GPU-s (slices): Σ over replicas of slice compute fraction × time held (loading and draining included). GPU-s (GPUs occupied): time × GPUs holding at least one replica.',
     '- Idle while queued: capacity neither serving nor loading (free slices, unallocated GPUs, idle replicas) integrated over the time some request waited for a batch slot, as a share of cluster GPU time.',
     '- Reconfigurations: GPUs whose MIG layout changed to place a replica (each costs the repartition delay). Replica moves: replicas started on a new slice to replace a running one (tier changes, planner moves).',
-    `- Placement: ${[...new Set(results.map((r) => `(${r.policy}) ${r.placement}`))].join('; ')}.`,
+    `- Placement: ${[...new Set(results.map((r) => `${policyTag(r.policy)} ${r.placement}`))].join('; ')}.`,
     '');
   if (scenario.workload.some((w) => w.kind === 'azure')) {
     lines.push('## Trace attribution', '',

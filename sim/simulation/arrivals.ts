@@ -3,33 +3,37 @@
  * request pending in the event queue, and the admission of a request when it arrives.
  */
 import { SsisError } from '../../core/errors';
-import type { AzureTraceName, Scenario } from '../scenario';
+import type { AzureTraceName } from '../scenario';
 import type { AzureTrace } from '../workload/azure-trace';
 import { azureSource, gammaSource, type Arrival, type ArrivalSource } from '../workload/sources';
 import { EventKind, type Simulation } from './context';
 import { route } from './engines';
 
 export interface ArrivalFeed {
-  readonly sources: readonly ArrivalSource[];
+  readonly sources: ArrivalSource[];
   /** Each source's next request (reused records), referenced by its arrival event. */
-  readonly next: readonly Arrival[];
+  readonly next: Arrival[];
   /** Sources with requests still to come. */
   sourcesLeft: number;
 }
 
-export function createArrivalFeed(scenario: Scenario, traces: Partial<Record<AzureTraceName, AzureTrace>>, serviceIndex: ReadonlyMap<string, number>, seed: number): ArrivalFeed {
+/** No source open yet: the run's initial allocation is placed first. */
+export function newArrivalFeed(): ArrivalFeed {
+  return { sources: [], next: [], sourcesLeft: 0 };
+}
+
+/** Opens one arrival source per workload entry and queues each one's first request. */
+export function openArrivalSources(sim: Simulation, traces: Partial<Record<AzureTraceName, AzureTrace>>, serviceIndex: ReadonlyMap<string, number>, seed: number): void {
+  const { scenario, arrivals: feed } = sim;
   const sources: ArrivalSource[] = scenario.workload.map((w) => {
     if (w.kind === 'gamma') return gammaSource(w, serviceIndex, seed, scenario.durationSec);
     const trace = traces[w.trace];
     if (!trace) throw new SsisError('SSIS_INVALID_CONFIG', `scenario ${scenario.name}: workload ${w.name} needs the Azure ${w.trace} trace`, { issues: [{ field: `workload.${w.name}.trace`, message: 'trace not loaded' }] });
     return azureSource(w, trace, serviceIndex, seed, scenario.durationSec);
   });
-  return { sources, next: sources.map(() => ({ timeMs: 0, service: 0, inputTokens: 0, outputTokens: 0 })), sourcesLeft: 0 };
-}
-
-export function scheduleFirstArrivals(sim: Simulation): void {
-  const feed = sim.arrivals;
-  feed.sources.forEach((src, i) => {
+  feed.sources.push(...sources);
+  feed.next.push(...sources.map((): Arrival => ({ timeMs: 0, service: 0, inputTokens: 0, outputTokens: 0 })));
+  sources.forEach((src, i) => {
     if (src.next(feed.next[i]!)) {
       sim.queue.push(feed.next[i]!.timeMs, EventKind.arrival, i);
       feed.sourcesLeft++;

@@ -3,6 +3,7 @@
  * from the interval's window and the replicas' gauges, the load summary, and (when the policy
  * needs it) which tiers could be placed now.
  */
+import { revisionName } from '../../core/naming';
 import { servableTiers } from '../../core/scaling/cold-start';
 import type { MetricsSampled, SampledMetric } from '../../events/metrics-sampled';
 import type { SimMetricKind } from '../metric-queries';
@@ -45,7 +46,7 @@ export function sampleService(sim: Simulation, s: ServiceRuntime, t: number): Me
     service: s.spec.name,
     modelId: s.model.modelId,
     generation: s.generation,
-    revision: s.profile === null ? null : `${s.spec.name}-${String(s.generation).padStart(5, '0')}`,
+    revision: s.profile === null ? null : revisionName(s.spec.name, s.generation),
     profile: serving.length > 0 ? s.profile : null,
     gpuModel: s.gpuModel,
     replicas: serving.length,

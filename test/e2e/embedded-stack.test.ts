@@ -1,5 +1,5 @@
 /**
- * Issue 3's "must show", end to end on the embedded stack with the reference's policy, the tier
+ * The reference SSIS behaviour, end to end on the embedded stack with the reference's policy, the tier
  * ladder (inferno-policy.test.ts runs the default, the optimizer): cold start answers synchronously; a
  * sustained burst above gpt2's SLO scales it up a tier (scale-decided, slice-reconfigured, rollout
  * in the event log) and the SLO metric recovers; the burst's end scales it back down; no accepted

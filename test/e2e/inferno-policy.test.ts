@@ -1,6 +1,6 @@
 /**
- * Issue 6 end to end: the embedded stack on its shipped configuration, where the evaluate stage runs the
- * `inferno` policy. gpt2 cold-starts on a 1g.5gb slice; at low load the optimizer keeps it there (the
+ * The optimizer policy end to end: the embedded stack on its shipped configuration, where the evaluate
+ * stage runs the `inferno` policy. gpt2 cold-starts on a 1g.5gb slice; at low load the optimizer keeps it there (the
  * cheapest slice whose predicted TTFT and ITL meet its SLOs); a sustained burst makes it decide more
  * capacity with predicted latencies within the SLOs, the rollout happens without losing a request, and
  * when the load stops it returns to one 1g.5gb.

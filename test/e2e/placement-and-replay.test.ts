@@ -31,6 +31,7 @@ describe('e2e: placement failure and replayed decisions', function () {
     expect(r.status).to.equal(503);
     expect(r.headers.get('retry-after')).to.equal('5');
     expect(String(r.body['message'])).to.match(/7g\.40gb/);
+    expect(r.body).to.deep.include({ code: 'SSIS_CAPACITY_UNAVAILABLE', retriable: true });
     expect(Date.now() - started, 'fails fast instead of waiting for the capacity timeout').to.be.lessThan(10_000);
     const failed = t.stack.broker.events().find((e) => e.event.type === 'ssis.placement.failed')?.event.data as PlacementFailed;
     expect(failed.service).to.equal('granite13binstructv2');

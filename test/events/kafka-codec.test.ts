@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { CloudEvent, Kafka, type KafkaMessage as SdkKafkaMessage } from 'cloudevents';
 import type { KafkaMessage, Message } from 'kafkajs';
-import { fromKafkaRecord, kafkaHeadersToStrings, toKafkaRecord } from '../../events/codec/kafka.js';
-import type { SsisEvent } from '../../events/envelope.js';
+import { fromHttpAnyEvent } from '../../events/codec/http.js';
+import { fromKafkaRecord, fromKafkaRecordAnyEvent, kafkaHeadersToStrings, toKafkaRecord, type KafkaRecord } from '../../events/codec/kafka.js';
+import type { AnyCloudEvent, SsisEvent } from '../../events/envelope.js';
+import { viewRecord } from '../../infra/kafka/record-view.js';
 import { PING_EVENT_TYPE } from '../../events/registry.js';
 import { SCALE_DECIDED } from '../../events/scale-decided.js';
 import { eventOf, fieldsOf, issuesOf, omit, pinnedScaleDecided, scaleDecided, T0, TRACEPARENT, VALID_DATA } from './fixtures.js';
@@ -98,7 +100,7 @@ describe('Kafka codec', () => {
     const consumed: KafkaMessage = {
       key: Buffer.from(record.key!, 'utf8'),
       value: record.value,
-      timestamp: record.timestamp,
+      timestamp: record.timestamp ?? '',
       attributes: 0,
       offset: '17',
       headers: Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value, 'utf8')])),
@@ -201,6 +203,74 @@ describe('Kafka codec', () => {
   it('refuses to write what a record cannot carry', () => {
     const ev = eventOf(SCALE_DECIDED, scaleDecided);
     expect(fieldsOf(() => toKafkaRecord({ ...ev, extensions: { utilization: 0.5 } }))).to.deep.equal(['extensions.utilization']);
-    expect(fieldsOf(() => toKafkaRecord(omit(ev, 'time') as SsisEvent<unknown>))).to.deep.equal(['time']);
+    expect(fieldsOf(() => toKafkaRecord({ ...ev, time: 'yesterday' }))).to.deep.equal(['time']);
+  });
+
+  it('leaves the timestamp of an event without time to the producer (CloudEvents makes time optional)', () => {
+    const record = toKafkaRecord({ specversion: '1.0', id: 'x-1', type: 'com.example.untimed', source: '/x' });
+    expect(record).to.deep.equal({ key: null, value: null, headers: { ce_specversion: '1.0', ce_id: 'x-1', ce_source: '/x', ce_type: 'com.example.untimed' } });
+  });
+
+  describe('carries any valid CloudEvent byte for byte (the broker topic)', () => {
+    const xml = '<?xml version="1.0"?>\n<reading unit="°C">21.5</reading>\n';
+    const opaque = Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x0a, 0xc3]); // not UTF-8
+    const foreign = (id: string, over: Partial<AnyCloudEvent>): AnyCloudEvent => ({ specversion: '1.0', id, type: 'com.example.reading', source: '/sensors/7', time: T0, ...over });
+    const cases: readonly { name: string; event: AnyCloudEvent; value: Buffer; contentType: string | undefined }[] = [
+      { name: 'text/plain', event: foreign('t-1', { datacontenttype: 'text/plain; charset=utf-8', data_base64: Buffer.from('héllo  \r\n').toString('base64') }), value: Buffer.from('héllo  \r\n'), contentType: 'text/plain; charset=utf-8' },
+      { name: 'XML', event: foreign('x-1', { datacontenttype: 'application/xml', data_base64: Buffer.from(xml).toString('base64'), partitionkey: 'sensor-7' }), value: Buffer.from(xml), contentType: 'application/xml' },
+      { name: 'binary data without datacontenttype', event: foreign('o-1', { data_base64: opaque.toString('base64') }), value: opaque, contentType: undefined },
+      { name: 'a foreign JSON event', event: foreign('j-1', { datacontenttype: 'application/json', data: { celsius: 21.5 } }), value: Buffer.from('{"celsius":21.5}'), contentType: 'application/json' },
+    ];
+    /** The record as kafkajs hands it to a consumer: Buffers everywhere. */
+    const consumed = (record: KafkaRecord): KafkaMessage => ({
+      key: record.key === null ? null : Buffer.from(record.key, 'utf8'),
+      value: record.value,
+      timestamp: record.timestamp ?? '0',
+      attributes: 0,
+      offset: '0',
+      headers: Object.fromEntries(Object.entries(record.headers).map(([name, value]) => [name, Buffer.from(value, 'utf8')])),
+    });
+
+    for (const c of cases) {
+      it(`${c.name}: the Knative layout, the data as the value, and back to the same event`, () => {
+        const record = toKafkaRecord(c.event);
+        expect(record.value!.equals(c.value), record.value!.toString('hex')).to.equal(true);
+        expect(record.headers['content-type']).to.equal(c.contentType);
+        expect(Object.keys(record.headers).filter((h) => !h.startsWith('ce_') && h !== 'content-type')).to.deep.equal([]);
+        expect(record.headers).to.not.have.property('ce_datacontenttype');
+        expect(record.key).to.equal(c.event.partitionkey ?? null);
+        expect(record.timestamp).to.equal('1793700000000');
+        expect(fromKafkaRecordAnyEvent(consumed(record))).to.deep.equal(c.event);
+      });
+
+      it(`${c.name}: reaches a Trigger subscriber as it reached the ingress`, () => {
+        const incoming = { headers: { ...(c.contentType === undefined ? {} : { 'content-type': c.contentType }), 'ce-specversion': '1.0', 'ce-id': c.event.id, 'ce-type': c.event.type, 'ce-source': c.event.source, 'ce-time': T0 }, body: c.value };
+        const http = viewRecord(consumed(toKafkaRecord(fromHttpAnyEvent(incoming)))).toHttp();
+        expect(Buffer.from(http.body).equals(c.value)).to.equal(true);
+        expect(http.headers['content-type']).to.equal(c.contentType);
+        expect(http.headers).to.include({ 'ce-id': c.event.id, 'ce-type': c.event.type, 'ce-source': c.event.source });
+      });
+    }
+
+    it('reads a text record as Knative stores it; the SSIS functions still refuse it', () => {
+      const record = { key: null, value: Buffer.from('ping'), headers: { ce_specversion: '1.0', ce_id: 'p-1', ce_source: '/ping', ce_type: PING_EVENT_TYPE, 'content-type': 'text/plain' } };
+      expect(fromKafkaRecordAnyEvent(record)).to.deep.equal({ specversion: '1.0', id: 'p-1', source: '/ping', type: PING_EVENT_TYPE, datacontenttype: 'text/plain', data_base64: Buffer.from('ping').toString('base64') });
+      expect(fieldsOf(() => fromKafkaRecord(record))).to.deep.equal(['datacontenttype']);
+    });
+
+    it('turns a structured record with data_base64 into binary mode for the subscriber', () => {
+      const png = Buffer.from('89504e470d0a1a0a', 'hex');
+      const structured = { specversion: '1.0', id: 's-1', type: 'com.example.image', source: '/cam', datacontenttype: 'image/png', data_base64: png.toString('base64') };
+      const record = { value: Buffer.from(JSON.stringify(structured)), headers: { 'content-type': 'application/cloudevents+json' } };
+      expect(fromKafkaRecordAnyEvent(record)).to.deep.equal(structured);
+      const http = viewRecord(record).toHttp();
+      expect(Buffer.from(http.body).equals(png)).to.equal(true);
+      expect(http.headers['content-type']).to.equal('image/png');
+    });
+
+    it('still holds ssis.* records to the SSIS contract', () => {
+      expect(fieldsOf(() => fromKafkaRecordAnyEvent(recordWith(knativeHeaders({ 'content-type': 'text/plain' }), 'scale up')))).to.deep.equal(['datacontenttype']);
+      expect(fieldsOf(() => fromKafkaRecordAnyEvent(recordWith(omit(knativeHeaders(), 'ce_id'))))).to.deep.equal(['id']);
+    });
   });
 });

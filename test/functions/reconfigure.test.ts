@@ -1,5 +1,5 @@
 /**
- * The reconfigure function, called directly: scale-decided → first-fit MIG slices on the REAL
+ * The reconfigure function, called directly: scale-decided → MIG slices placed by the planner on the REAL
  * simulated cluster → slice-reconfigured (or placement-failed). Idempotent through the service
  * generation: duplicates and stale decisions change nothing.
  */
@@ -58,7 +58,7 @@ describe('functions/reconfigure', () => {
   };
 
   describe('cold start', () => {
-    it('creates revision <svc>-00001 with first-fit slices and emits slice-reconfigured with slices and layouts', async () => {
+    it('creates revision <svc>-00001 with slices from the MIG planner and emits slice-reconfigured with slices and layouts', async () => {
       setup(2);
       cluster.ensureService('gpt2', MODELS.gpt2);
       h.clock.advance(250);
@@ -75,7 +75,7 @@ describe('functions/reconfigure', () => {
         profile: '1g.5gb',
         gpuModel: A100,
         replicas: 1,
-        // First fit: the first GPU, a one-slot profile at the highest start (slots 0–3 stay free for 3g/4g).
+        // The planner: the first GPU, a one-slot profile at the highest start (slots 0–3 stay free for 3g/4g).
         slices: [{ node: 'node-a', gpu: 0, gpuModel: A100, profile: '1g.5gb', start: 6, sliceId: 'node-a/gpu0/1g.5gb@6', replica: 'gpt2-00001-1', action: 'created' }],
         layouts: [{ node: 'node-a', gpu: 0, gpuModel: A100, migEnabled: true, instances: [{ profile: '1g.5gb', start: 6 }] }],
         reconfiguredAt: iso(T0 + 250),

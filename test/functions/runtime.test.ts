@@ -20,7 +20,7 @@ import type { SimulatedCluster } from '../../infra/cluster/simulated';
 import { buildRequestFunction } from '../../functions/request/index';
 import type { FunctionContext, SsisFunction } from '../../functions/runtime/function';
 import { createFunctionApp, deliveryStatus, isCloudEventRequest } from '../../functions/runtime/server';
-import { CONFIG, eventOf, harness, iso, MODELS, newCluster, T0, type Harness } from './helpers';
+import { CONFIG, eventOf, harness, iso, MODELS, newCluster, T0, until, type Harness } from './helpers';
 
 type Behaviour = 'reply' | 'none' | 'publish' | 'retriable' | 'fatal' | 'crash';
 
@@ -305,6 +305,41 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
       expect(reply.type).to.equal(SCALE_DECIDED);
       expect((reply.data as ScaleDecided).target).to.deep.equal({ profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: 1 });
       expect((await post(reqUrl, toHttpStructured(ev))).status).to.equal(204);
+    });
+
+    const inference = (prompt: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: prompt, env: { MODEL_ID: MODELS.gpt2 } }) });
+
+    it('a request whose model cannot be placed answers 503 SSIS_CAPACITY_UNAVAILABLE (retriable) with Retry-After', async () => {
+      const answer = call(reqUrl, inference('hi'));
+      // Held once request-received is out; then the placement fails (what reconfigure reports).
+      await until('request-received', () => (rh.publisher.events.length > 0 ? true : undefined));
+      cluster.setCondition('gpt2', { ready: false, reason: 'Unschedulable', message: 'no 1g.5gb fits' });
+      const r = await answer;
+      expect(r.status).to.equal(503);
+      expect(r.headers['retry-after']).to.equal(String(CONFIG.ssis.ingress.retryAfterSec));
+      expect(r.json()).to.deep.include({ code: 'SSIS_CAPACITY_UNAVAILABLE', message: `no capacity for ${MODELS.gpt2}: no 1g.5gb fits`, retriable: true });
+    });
+
+    it('a broker that does not take request-received: 503 with Retry-After while it is unavailable, 500 when it refuses', async () => {
+      const cases = [
+        { error: new SsisError('SSIS_BROKER_UNAVAILABLE', 'broker refused: 503'), status: 503, retryAfter: String(CONFIG.ssis.ingress.retryAfterSec) },
+        { error: new SsisError('SSIS_BROKER_REFUSED', 'broker refused: 400'), status: 500, retryAfter: undefined },
+      ];
+      for (const { error, status, retryAfter } of cases) {
+        const fh = harness('request');
+        const fn = buildRequestFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: fh.clock, ids: fh.ids });
+        const failing = { ...fh.ctx, publisher: { publish: () => Promise.reject(error) } };
+        const { server: failingServer, url: failingUrl } = await listen(createFunctionApp(fn, failing, { bodyLimitBytes: CONFIG.ssis.ingress.maxBodyBytes }));
+        try {
+          const r = await call(failingUrl, inference('hi'));
+          expect(r.status, error.code).to.equal(status);
+          expect(r.headers['retry-after'], error.code).to.equal(retryAfter);
+          expect(r.json(), error.code).to.deep.include({ code: error.code, retriable: error.retriable });
+        } finally {
+          failingServer.closeAllConnections();
+          await new Promise<void>((resolve) => failingServer.close(() => resolve()));
+        }
+      }
     });
   });
 });

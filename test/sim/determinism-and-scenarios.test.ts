@@ -3,7 +3,7 @@ import { SsisError } from '../../core/errors';
 import { loadScenario, loadSsisConfiguration, loadTraces, namedScenarios } from '../../sim/io/files';
 import { renderReport } from '../../sim/report/markdown';
 import type { RunResult } from '../../sim/results';
-import { runComparison } from '../../sim/run';
+import { POLICY_IDS, runComparison } from '../../sim/run';
 import { parseScenario, type Scenario } from '../../sim/scenario';
 import { parseAzureTrace } from '../../sim/workload/azure-trace';
 
@@ -23,7 +23,7 @@ function outcome(r: RunResult): unknown {
 describe('sim: determinism and scenarios', () => {
   it('the same seed gives identical results; another seed gives other numbers', () => {
     const scenario = shortBimodal();
-    const run = (seed: number): RunResult[] => runComparison({ scenario, catalog: configuration.catalog, config: configuration.ssis, autoscaler: configuration.autoscaler, traces: {}, policies: ['a', 'b', 'c', 'd', 'e'], seed });
+    const run = (seed: number): RunResult[] => runComparison({ scenario, catalog: configuration.catalog, config: configuration.ssis, autoscaler: configuration.autoscaler, traces: {}, policies: POLICY_IDS, seed });
     const first = run(1);
     const again = run(1);
     expect(again.map(outcome)).to.deep.equal(first.map(outcome));

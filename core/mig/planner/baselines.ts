@@ -20,7 +20,7 @@ import { buildProblem, type Problem, type Service } from './problem.js';
 import { memoryShare } from './search.js';
 import type { ModelGeometry, ProfileGeometry, ProfilePosition } from './tables.js';
 import type { MigPlan, PlannerInput } from './types.js';
-import { PlanBuilder, type WorkGpu } from './work.js';
+import { PlanBuilder, type WorkGpu } from './plan-builder.js';
 
 export type Chooser = (builder: PlanBuilder, service: Service) => { gpu: WorkGpu; profile: ProfileGeometry; position: ProfilePosition } | 'failed' | undefined;
 

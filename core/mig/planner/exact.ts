@@ -16,10 +16,10 @@ import { solveIlpStages, type IlpPlacement, type NoGood } from './ilp.js';
 import type { Service } from './problem.js';
 import { Packer, type PackItem, type PackOptions } from './repack.js';
 import { moveCycle } from './schedule.js';
-import type { PlanBuilder } from './work.js';
+import type { PlanBuilder } from './plan-builder.js';
 
 export interface ExactStageOptions {
-  /** Solves CPLEX-LP models (core/optimizer/milp-highs.ts loads HiGHS). */
+  /** Solves CPLEX-LP models (infra/solver/highs.ts loads HiGHS). */
   readonly solver: LpSolver;
   /** Largest cluster (GPUs) the stage runs on; above it the heuristic alone plans. Default {@link EXACT_MAX_GPUS}. */
   readonly maxGpus?: number;

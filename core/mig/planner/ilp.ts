@@ -1,6 +1,6 @@
 /**
  * Exact placement-level ILP (mig.md §5.3): the optimum the planner is measured against, on small
- * and medium instances. The solver is injected (core/optimizer/milp-highs.ts loads HiGHS), so this
+ * and medium instances. The solver is injected (infra/solver/highs.ts loads HiGHS), so this
  * file stays pure.
  *
  * Variables: x[g,p,s,d] = 1 ⇔ GPU g holds an instance of profile p at start s for service d; y[g] = 1
@@ -22,7 +22,7 @@ import { unmetReason } from './order.js';
 import { buildProblem, type Problem, type Service } from './problem.js';
 import type { ProfileGeometry, ProfilePosition } from './tables.js';
 import type { MigPlan, PlannerInput } from './types.js';
-import { PlanBuilder, type WorkGpu, type WorkInstance } from './work.js';
+import { PlanBuilder, type WorkGpu, type WorkInstance } from './plan-builder.js';
 
 export interface MigIlpOptions {
   /** Wall-clock limit per stage, seconds. Default 10. */

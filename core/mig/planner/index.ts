@@ -1,4 +1,4 @@
-/** The MIG placement planner (issue 5), its baselines and the exact ILP. */
+/** The MIG placement planner (exact MIG layouts and make-before-break moves for a demand), its baselines and the exact ILP. */
 export * from './types.js';
 export { EXACT_ALGORITHM, planMig, planMigExactly, type PlanMigOptions } from './planner.js';
 export { EXACT_BUDGET_SEC, EXACT_MAX_GPUS, EXACT_STAGE_LIMIT_SEC, type ExactStageOptions } from './exact.js';

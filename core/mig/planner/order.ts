@@ -4,7 +4,7 @@
  */
 import type { Problem, Service } from './problem.js';
 import { memoryShare } from './search.js';
-import { isMovable, type PlanBuilder } from './work.js';
+import { isMovable, type PlanBuilder } from './plan-builder.js';
 
 /** Reasons that name more GPUs than this get shortened. */
 const MAX_GPUS_IN_REASON = 3;

@@ -1,5 +1,6 @@
 /**
- * The MIG placement planner (issue 5). Pure: state + demand in, plan value out.
+ * The MIG placement planner: which instance, at which exact start, holds every replica a demand
+ * wants, and which running replicas move to make room. Pure: state + demand in, plan value out.
  *
  * Objective, lexicographic (mig.md §5.2): 1. place demand by priority; 2. fewest GPUs in use;
  * 3. fewest disrupted (moved) replicas; 4. least fragmentation. Unlike nos it plans on exact
@@ -25,7 +26,7 @@ import { Packer, type PackItem, type PackOptions } from './repack.js';
 import { emitPlan } from './schedule.js';
 import { compareKeys } from './search.js';
 import type { MigPlan, PlannerInput } from './types.js';
-import { PlanBuilder } from './work.js';
+import { PlanBuilder } from './plan-builder.js';
 
 /**
  * Above this many GPUs the search is cut to fit p99 ≤ 50 ms at 512 GPUs: one pass, fewer exact

@@ -1,7 +1,7 @@
 /**
  * The "pack" half of the planner: which GPU (and which profile) holds every replica the demand
  * wants, where every GPU may be re-laid out freely around its pinned instances (immovable
- * services, replicas no demand claims). Works on profile multisets (capacity.ts answers "does it
+ * services, replicas no demand claims). Works on profile multisets (gpu-capacity-table.ts answers "does it
  * fit?" from a memo) and keeps a tentative position per instance, so what a change costs in moved
  * replicas is known when it is chosen. schedule.ts turns the result into moves and placements.
  *
@@ -15,11 +15,11 @@
  * Every choice is made tightest-first (best fit), which is what keeps the GPU count low; draining
  * whole GPUs afterwards (consolidate) lowers it further.
  */
-import { addCount, arrange, capacityTable, removeCount, type ArrangeItem, type Arrangement, type CapacityTable, type Origin } from './capacity.js';
+import { addCount, arrange, capacityTable, removeCount, type ArrangeItem, type Arrangement, type CapacityTable, type Origin } from './gpu-capacity-table.js';
 import type { Problem, Service } from './problem.js';
 import { compareKeys } from './search.js';
 import type { ProfileGeometry, ProfilePosition } from './tables.js';
-import { isMovable, type PlanBuilder, type WorkGpu, type WorkInstance } from './work.js';
+import { isMovable, type PlanBuilder, type WorkGpu, type WorkInstance } from './plan-builder.js';
 
 export interface PackItem {
   readonly service: Service;

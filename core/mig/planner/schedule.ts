@@ -6,7 +6,7 @@
  * running replica whose exact position (GPU, profile, start) is taken by its service stays; the
  * other running replicas of that service, profile and model take its remaining positions (moves);
  * new replicas take the rest. Moves are then ordered make-before-break: a move whose target overlaps
- * the origin of another move runs after it (work.ts: a target may only use slots free at commit
+ * the origin of another move runs after it (plan-builder.ts: a target may only use slots free at commit
  * time). A cycle of such waits has no valid order; the packing is then refused (undefined) and the
  * caller falls back to a pass that never targets held slots.
  */
@@ -14,7 +14,7 @@ import { unmetReason } from './order.js';
 import type { Service } from './problem.js';
 import type { Bin, Packer, PackItem, Slot } from './repack.js';
 import type { MigPlan } from './types.js';
-import { isMovable, type WorkInstance } from './work.js';
+import { isMovable, type WorkInstance } from './plan-builder.js';
 
 interface Mover {
   readonly from: Bin;

@@ -5,7 +5,7 @@
  */
 import type { Service } from './problem.js';
 import type { ProfileGeometry, ProfilePosition } from './tables.js';
-import type { PlanBuilder, WorkGpu } from './work.js';
+import type { PlanBuilder, WorkGpu } from './plan-builder.js';
 
 export interface Spot {
   readonly gpu: WorkGpu;

@@ -73,22 +73,35 @@ build_kube() {
   stamp "$name" "$K8S_VERSION"
 }
 
+# The node and pod lifecycle KWOK plays: a node turns Ready and keeps its heartbeat; a pod gets an
+# IP and Initialized (pod-create, without which pod-ready never matches), then Running, and goes
+# away when deleted.
+KWOK_STAGES="node/fast/node-initialize node/heartbeat/node-heartbeat pod/general/pod-create pod/general/pod-ready pod/general/pod-complete pod/general/pod-delete"
+
 build_kwok() {
-  fresh kwok "$KWOK_VERSION" && return 0
-  log "building kwok $KWOK_VERSION"
-  GOBIN="$BIN" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  # The stage files (node heartbeat, pod ready, …) ship in the module, not in the binary.
+  if ! fresh kwok "$KWOK_VERSION"; then
+    log "building kwok $KWOK_VERSION"
+    GOBIN="$BIN" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+    stamp kwok "$KWOK_VERSION"
+  fi
+  kwok_stages
+}
+
+# The stage files ship in the module, not in the binary. Stamped apart from the binary, so a
+# change of the stage list rewrites the file without rebuilding kwok.
+kwok_stages() {
+  local want="$KWOK_VERSION $KWOK_STAGES" out="$CACHE/kwok/stages.yaml" stampfile="$CACHE/kwok/.stages.version"
+  [[ -f "$out" && "$(cat "$stampfile" 2>/dev/null)" == "$want" ]] && return 0
   local src
-  src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  src="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/kustomize/stage"
   mkdir -p "$CACHE/kwok"
-  : >"$CACHE/kwok/stages.yaml"
-  for f in node-fast/node-initialize node-fast/node-heartbeat pod-fast/pod-ready pod-fast/pod-complete pod-fast/pod-delete; do
-    local file
-    file="$(find "$src" -path "*${f}*.yaml" | head -1)"
-    [[ -n "$file" ]] || { log "kwok stage $f not found under $src"; exit 1; }
-    { echo '---'; cat "$file"; } >>"$CACHE/kwok/stages.yaml"
+  : >"$out.tmp"
+  for f in $KWOK_STAGES; do
+    [[ -f "$src/$f.yaml" ]] || { log "kwok stage $f not found under $src"; exit 1; }
+    { echo '---'; cat "$src/$f.yaml"; } >>"$out.tmp"
   done
-  stamp kwok "$KWOK_VERSION"
+  mv "$out.tmp" "$out"
+  echo "$want" >"$stampfile"
 }
 
 what="${1:-all}"

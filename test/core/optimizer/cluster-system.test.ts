@@ -1,6 +1,6 @@
 /**
  * The optimizer over SSIS's world: the REAL model catalog of knative/configmaps.yaml, MIG clusters,
- * service classes with SLOs. The issue's must-show: on a MIG cluster a small model at low load gets a
+ * service classes with SLOs. What it must show: on a MIG cluster a small model at low load gets a
  * 1g or 2g slice rather than a whole GPU, with its SLOs predicted met.
  */
 import { expect } from 'chai';

@@ -9,7 +9,7 @@ import { feasiblePatterns } from '../../../core/mig/patterns';
 import type { Allocation } from '../../../core/optimizer/allocation';
 import { gpusNeeded, migGpusNeeded, partitionLedger } from '../../../core/optimizer/partition-capacity';
 import { gpuPartitions, type PartitionSpec } from '../../../core/optimizer/partitions';
-import type { Candidate } from '../../../core/optimizer/solver';
+import type { Candidate } from '../../../core/optimizer/capacity-ledger';
 
 const A100 = 'A100-SXM4-40GB';
 const counts = (o: Record<string, number>): Map<string, number> => new Map(Object.entries(o));

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { AnalysisMetrics, AnalyzerConfig, LlmAnalyzer } from '../../../core/optimizer/analyzer';
 import { indexSystem, type Allocation } from '../../../core/optimizer/allocation';
 import type { InfernoSystem, SaturationPolicy, ServerSpec } from '../../../core/optimizer/data';
-import { buildCandidates, MAX_FLOAT32, solve, solveGreedy, solveUnlimited, type Candidate, type ServerCandidates } from '../../../core/optimizer/solver';
+import type { Candidate } from '../../../core/optimizer/capacity-ledger';
+import { buildCandidates, MAX_FLOAT32, solve, solveGreedy, solveUnlimited, type ServerCandidates } from '../../../core/optimizer/solver';
 
 const alloc = (accelerator: string, numReplicas: number, cost: number, value = cost): Allocation => ({
   accelerator, numReplicas, batchSize: 8, cost, value, itl: 10, ttft: 100, rho: 0.5, maxArrvRatePerReplica: 0.001,

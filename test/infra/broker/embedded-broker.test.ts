@@ -13,6 +13,7 @@ interface Received {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  readonly bytes: Buffer;
 }
 
 type Responder = (r: Received, n: number) => { status: number; headers?: Record<string, string>; body?: string } | Promise<{ status: number; headers?: Record<string, string>; body?: string }>;
@@ -24,7 +25,8 @@ async function subscriber(respond: Responder): Promise<{ url: string; received: 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const bytes = Buffer.concat(chunks);
+      const r = { path: req.url ?? '', headers: req.headers, body: bytes.toString('utf8'), bytes };
       received.push(r);
       void Promise.resolve(respond(r, received.length)).then((a) => {
         res.writeHead(a.status, a.headers ?? {});
@@ -205,6 +207,88 @@ describe('infra/broker embedded broker (Knative Kafka Broker semantics)', () => 
     expect(bad.status).to.equal(400);
     expect(JSON.stringify(await bad.json())).to.contain('id');
     expect((await fetch(br.url.replace('/ssis/default', '/other'), { method: 'POST', body: '' })).status).to.equal(404);
+  });
+
+  describe('carries any valid CloudEvent, its data and content type as they came in', () => {
+    const ce = (id: string, type: string, extra: Record<string, string> = {}): Record<string, string> => ({
+      'ce-specversion': '1.0', 'ce-id': id, 'ce-type': type, 'ce-source': '/producer', 'ce-time': '2026-11-23T00:00:00Z', ...extra,
+    });
+    const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<reading unit="°C">21.5</reading>';
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const opaque = Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x0a, 0xc3]); // not UTF-8
+    const cases: readonly { name: string; type: string; headers: Record<string, string>; body: Buffer; contentType: string | undefined; data: Buffer }[] = [
+      { name: 'a text/plain event', type: 'com.example.text', headers: { ...ce('t-1', 'com.example.text'), 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from('héllo\r\nworld  ', 'utf8'), contentType: 'text/plain; charset=utf-8', data: Buffer.from('héllo\r\nworld  ', 'utf8') },
+      { name: 'an XML event', type: 'com.example.xml', headers: { ...ce('x-1', 'com.example.xml'), 'content-type': 'application/xml' }, body: Buffer.from(xml, 'utf8'), contentType: 'application/xml', data: Buffer.from(xml, 'utf8') },
+      {
+        name: 'a structured event with data_base64',
+        type: 'com.example.image',
+        headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+        body: Buffer.from(JSON.stringify({ specversion: '1.0', id: 'b-1', type: 'com.example.image', source: '/producer', datacontenttype: 'image/png', data_base64: png.toString('base64') })),
+        contentType: 'image/png',
+        data: png,
+      },
+      { name: 'a binary event without datacontenttype', type: 'com.example.opaque', headers: ce('o-1', 'com.example.opaque'), body: opaque, contentType: undefined, data: opaque },
+    ];
+    for (const c of cases) {
+      it(`accepts ${c.name} (202) and delivers it intact to a Trigger subscriber`, async () => {
+        const s = await subscriber(() => ({ status: 204 }));
+        servers.push(s.server);
+        const br = await start([trigger('t', c.type)], { t: s.url });
+        const res = await fetch(br.url, { method: 'POST', headers: c.headers, body: c.body });
+        expect(res.status, await res.text()).to.equal(202);
+        await br.idle();
+        expect(s.received).to.have.length(1);
+        const [got] = s.received;
+        expect(got!.bytes.equals(c.data), `body ${got!.bytes.toString('hex')}`).to.equal(true);
+        expect(got!.headers['content-type']).to.equal(c.contentType);
+        expect(got!.headers['ce-type']).to.equal(c.type);
+        expect(got!.headers['ce-source']).to.equal('/producer');
+        expect(br.events()[0]!.event.data_base64).to.equal(c.data.toString('base64'));
+      });
+    }
+
+    it('passes an event without time on without one', async () => {
+      const s = await subscriber(() => ({ status: 204 }));
+      servers.push(s.server);
+      const br = await start([trigger('t', 'com.example.text')], { t: s.url });
+      const headers = { ...ce('t-2', 'com.example.text'), 'content-type': 'text/plain' };
+      delete (headers as Record<string, string | undefined>)['ce-time'];
+      expect((await fetch(br.url, { method: 'POST', headers, body: 'tick' })).status).to.equal(202);
+      await br.idle();
+      expect(s.received[0]!.headers).to.not.have.property('ce-time');
+      expect(s.received[0]!.body).to.equal('tick');
+    });
+
+    it('still holds ssis.* events to the SSIS contract: JSON data', async () => {
+      const br = await start([], {});
+      const res = await fetch(br.url, { method: 'POST', headers: { ...ce('s-1', 'ssis.scale.decided', { 'ce-partitionkey': 'gpt2' }), 'content-type': 'text/plain' }, body: 'scale up' });
+      expect(res.status).to.equal(400);
+      expect(JSON.stringify(await res.json())).to.contain('datacontenttype');
+    });
+
+    it('refuses what is not a valid CloudEvent with 400 naming the attribute', async () => {
+      const br = await start([], {});
+      const valid = { ...ce('v-1', 'com.example.text'), 'content-type': 'text/plain' };
+      for (const attribute of ['id', 'source', 'type', 'specversion']) {
+        const headers: Record<string, string> = { ...valid };
+        delete headers[`ce-${attribute}`];
+        const res = await fetch(br.url, { method: 'POST', headers, body: 'x' });
+        expect(res.status, attribute).to.equal(400);
+        const issues = ((await res.json()) as { issues: { field: string; message: string }[] }).issues;
+        expect(issues, attribute).to.deep.include({ field: attribute, message: 'is required' });
+      }
+      const wrongVersion = await fetch(br.url, { method: 'POST', headers: { ...valid, 'ce-specversion': '0.3' }, body: 'x' });
+      expect(wrongVersion.status).to.equal(400);
+      expect(((await wrongVersion.json()) as { issues: unknown[] }).issues).to.deep.equal([{ field: 'specversion', message: 'must be 1.0, not "0.3"' }]);
+      const badBase64 = await fetch(br.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify({ specversion: '1.0', id: 'b', type: 't', source: '/s', data_base64: 'not base64!' }),
+      });
+      expect(badBase64.status).to.equal(400);
+      expect(JSON.stringify(await badBase64.json())).to.contain('data_base64');
+      expect(br.events()).to.have.length(0);
+    });
   });
 
   it('computes Knative back-off delays', () => {

@@ -10,7 +10,7 @@ import { loadHighsSolver } from '../../../../infra/solver/highs';
 import { EXACT_ALGORITHM, planMig, planMigExactly, solveMigIlp } from '../../../../core/mig/planner/index';
 import { solveIlpStages, type IlpPlacement } from '../../../../core/mig/planner/ilp';
 import { buildProblem } from '../../../../core/mig/planner/problem';
-import { PlanBuilder } from '../../../../core/mig/planner/work';
+import { PlanBuilder } from '../../../../core/mig/planner/plan-builder';
 import { proposal, replaySteps } from './helpers';
 
 

@@ -5,7 +5,16 @@
  * 1g + 1g do not fit), so the solver asks a ledger instead: Inferno's card ledger for the published
  * behaviour, the partition ledger (partition-capacity.ts) for GPUs shared by slices.
  */
-import type { Candidate } from './solver';
+import type { Allocation } from './allocation';
+
+/** A candidate allocation plus what the capacity check needs. Mutable: best effort rescales it. */
+export interface Candidate {
+  alloc: Allocation;
+  /** Card type; undefined when the accelerator is unknown (the "" zero-load allocation). */
+  readonly accType: string | undefined;
+  /** accCount · multiplicity cards per replica. */
+  readonly unitsPerReplica: number;
+}
 
 export interface CapacityLedger {
   /** Most replicas of `c` (at most `wanted`) that fit in what is left; 0 when none does. */

@@ -1,12 +1,7 @@
 /**
- * Token counts without a tokenizer. GPT-2-style BPE averages about four characters of English
- * per token; the ingress uses this for the `inputTokens` of request-received and the emulated
- * servers for their prompt lengths, so both sides agree.
+ * The emulated inference server's answer text: deterministic filler, not language. `count` tokens
+ * chosen from a fixed vocabulary, seeded by the prompt so the same request gives the same answer.
  */
-export function estimateTokens(text: string): number {
-  if (text.length === 0) return 0;
-  return Math.max(1, Math.ceil(text.length / 4));
-}
 
 const WORDS = [
   'the', 'model', 'learns', 'layers', 'of', 'representation', 'from', 'data', 'and', 'uses', 'gradient',
@@ -14,10 +9,7 @@ const WORDS = [
   'examples', 'in', 'deep', 'networks', 'each', 'layer', 'transforms', 'features', 'into', 'more', 'abstract', 'ones',
 ] as const;
 
-/**
- * Deterministic stand-in text for an emulated model: `count` tokens chosen from a fixed
- * vocabulary, seeded by the prompt so the same request gives the same answer.
- */
+/** `count` filler tokens for `prompt`, each preceded by a space (the empty string for none). */
 export function emulatedCompletion(prompt: string, count: number): string {
   let h = 2166136261;
   for (let i = 0; i < prompt.length; i++) h = Math.imul(h ^ prompt.charCodeAt(i), 16777619) >>> 0;
