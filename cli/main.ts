@@ -10,6 +10,7 @@ Commands:
   events    print the running stack's events as JSON lines
   replay    re-deliver events from the Kafka broker topic, or replay them offline with another policy (what-if)
   kafka     fetch, start, wait for or stop a local Apache Kafka for Kafka mode (SSIS_BROKER=kafka://…)
+  kube      build, start or stop a local Kubernetes control plane (kube-apiserver, etcd, Knative CRDs, KWOK nodes)
   optimize  solve an Inferno system (accelerator, replicas, batch per server at least cost)
   mig       plan MIG layouts: ssis mig plan --state <file> --demand <file> (placement, moves, unmet, node labels)
   simulate  discrete-event simulation: compare scaling configurations on a scenario, write a report
@@ -37,6 +38,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         return;
       case 'kafka':
         await (require('./kafka') as typeof import('./kafka')).runKafka(rest);
+        return;
+      case 'kube':
+        await (require('./kube') as typeof import('./kube')).runKube(rest);
         return;
       case 'mig':
         await (require('./mig') as typeof import('./mig')).runMig(rest);

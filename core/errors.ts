@@ -26,6 +26,9 @@ export const ERROR_CATALOG = {
   SSIS_BROKER_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'The broker could not be reached or did not accept an event for now (5xx, 429).' },
   SSIS_BROKER_REFUSED: { httpStatus: 500, retriable: false, summary: 'The broker refused an event with a 4xx other than 429 (malformed event, no such broker); sending it again cannot succeed.' },
   SSIS_BROKER_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local Kafka broker could not be fetched, formatted or started (mvn or Java 17+ missing, the JVM exited).' },
+  SSIS_CONTROL_PLANE_START_FAILED: { httpStatus: 500, retriable: false, summary: 'The local Kubernetes control plane could not be built or started (Go missing, a build failed, etcd or kube-apiserver exited or never got ready).' },
+  SSIS_METRICS_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'Prometheus could not be reached, timed out, answered 5xx or 429, or answered something that is not its HTTP API; the next sampling tick tries again.' },
+  SSIS_METRICS_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local Prometheus could not be started (binary missing, configuration refused, exited or not ready in time).' },
   SSIS_NOT_FOUND: { httpStatus: 404, retriable: false, summary: 'The addressed resource (service, revision, route) does not exist.' },
   SSIS_INTERNAL: { httpStatus: 500, retriable: true, summary: 'An unexpected failure inside a handler.' },
 } as const;

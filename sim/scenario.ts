@@ -60,7 +60,7 @@ export interface ServiceSpec {
   readonly name: string;
   readonly model: string;
   readonly slo: { readonly ttftMs: number; readonly itlMs: number };
-  /** Whole GPUs this service gets under the static policy (a). */
+  /** Whole GPUs this service gets under static-gpu (a), and the GPUs static-mig (c) partitions. */
   readonly staticGpus: number;
 }
 
@@ -281,7 +281,7 @@ export function parseScenario(doc: unknown, where = 'scenario'): Scenario {
     maxReplicas: p.number(po, 'maxReplicas', { optional: true, min: 1, integer: true }) ?? null,
     ssis: {
       headroom: sf.number(sso, 'headroom', { optional: true, min: 0 }) ?? 0.2,
-      // HPA's default scale-down window (policies.hpa), so that (b), (d) and (e) wait equally long.
+      // HPA's default scale-down window (policies.hpa), so that hpa-queue, ssis-ladder and ssis-full wait equally long.
       scaleDownStabilizationSec: sf.number(sso, 'scaleDownStabilizationSec', { optional: true, min: 0 }) ?? 300,
     },
   };

@@ -2,8 +2,8 @@
  * What the HTTP and Kafka codecs share when reading a message: both bindings map attributes to
  * prefixed headers in binary mode (`ce-` on HTTP, `ce_` on Kafka) with `content-type` carrying
  * datacontenttype, or carry the whole event as JSON in structured mode. The event then goes
- * through the same checks as validateEnvelope, and every problem, the transport's included, is
- * reported in one SsisError.
+ * through the same checks as validateEnvelope (or, for a broker, checkAnyEnvelope's), and every
+ * problem, the transport's included, is reported in one SsisError.
  *
  * Decoding is done here rather than by the SDK's `HTTP.toEvent` / `Kafka.toEvent`: those replace
  * an unparsable `time` with the current time, wrap a body that is not JSON into a string, leave a

@@ -64,23 +64,24 @@ interface WallClock {
   readonly dayOfWeek: number;
 }
 
-const ANY = (b: Bounds): Field => ({ values: range(b.min, b.max, 1), star: true });
-const ONLY = (value: number): Field => ({ values: new Set([value]), star: false });
+/** A field written `*`: every value, with the star. */
+const everyValue = (b: Bounds): Field => ({ values: range(b.min, b.max, 1), star: true });
+const only = (value: number): Field => ({ values: new Set([value]), star: false });
 const [, , HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK] = FIELD_BOUNDS as [Bounds, Bounds, Bounds, Bounds, Bounds, Bounds];
 
 /** robfig's parseDescriptor; `*`-fields carry the star, so @weekly ANDs "any day of month" with Sunday. */
 const DESCRIPTORS: Readonly<Record<string, Spec>> = (() => {
-  const midnight = { second: ONLY(0), minute: ONLY(0), hour: ONLY(0) };
-  const yearly: Spec = { ...midnight, dayOfMonth: ONLY(1), month: ONLY(1), dayOfWeek: ANY(DAY_OF_WEEK) };
-  const daily: Spec = { ...midnight, dayOfMonth: ANY(DAY_OF_MONTH), month: ANY(MONTH), dayOfWeek: ANY(DAY_OF_WEEK) };
+  const midnight = { second: only(0), minute: only(0), hour: only(0) };
+  const yearly: Spec = { ...midnight, dayOfMonth: only(1), month: only(1), dayOfWeek: everyValue(DAY_OF_WEEK) };
+  const daily: Spec = { ...midnight, dayOfMonth: everyValue(DAY_OF_MONTH), month: everyValue(MONTH), dayOfWeek: everyValue(DAY_OF_WEEK) };
   return {
     '@yearly': yearly,
     '@annually': yearly,
-    '@monthly': { ...midnight, dayOfMonth: ONLY(1), month: ANY(MONTH), dayOfWeek: ANY(DAY_OF_WEEK) },
-    '@weekly': { ...midnight, dayOfMonth: ANY(DAY_OF_MONTH), month: ANY(MONTH), dayOfWeek: ONLY(0) },
+    '@monthly': { ...midnight, dayOfMonth: only(1), month: everyValue(MONTH), dayOfWeek: everyValue(DAY_OF_WEEK) },
+    '@weekly': { ...midnight, dayOfMonth: everyValue(DAY_OF_MONTH), month: everyValue(MONTH), dayOfWeek: only(0) },
     '@daily': daily,
     '@midnight': daily,
-    '@hourly': { second: ONLY(0), minute: ONLY(0), hour: ANY(HOUR), dayOfMonth: ANY(DAY_OF_MONTH), month: ANY(MONTH), dayOfWeek: ANY(DAY_OF_WEEK) },
+    '@hourly': { second: only(0), minute: only(0), hour: everyValue(HOUR), dayOfMonth: everyValue(DAY_OF_MONTH), month: everyValue(MONTH), dayOfWeek: everyValue(DAY_OF_WEEK) },
   };
 })();
 

@@ -54,7 +54,7 @@ export function buildControlPlane(opts: { quiet?: boolean } = {}): ControlPlaneB
     throw new SsisError('SSIS_CONTROL_PLANE_START_FAILED', `building the local control plane with ${BUILD_SCRIPT} failed (needs Go 1.25+ and the Go module proxy)${why ? `: ${why}` : ''}`);
   }
   const binaries = controlPlaneBinaries(run.stdout.trim().split('\n').pop()?.replace(/\/bin$/, '') || controlPlaneCacheDir());
-  const missing = Object.values(binaries).filter((path) => !existsSync(path));
+  const missing = Object.values<string>({ ...binaries }).filter((path) => !existsSync(path));
   if (missing.length > 0) throw new SsisError('SSIS_CONTROL_PLANE_START_FAILED', `build.sh finished but left out ${missing.join(', ')}`);
   return binaries;
 }

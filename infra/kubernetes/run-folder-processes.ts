@@ -18,10 +18,16 @@ export interface RunFolderProcess {
   killNow(): void;
 }
 
+/** A zombie counts as gone: a detached process's new parent may take its time to reap it. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -61,10 +67,19 @@ export function runFolderPids(runDir: string): Map<string, number> {
   return pids;
 }
 
+/** Signals `pid`, which may have gone in the meantime. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
 async function waitGone(pid: number, graceMs: number): Promise<void> {
   const deadline = Date.now() + graceMs;
   while (isAlive(pid)) {
-    if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+    if (Date.now() > deadline) signal(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -75,7 +90,7 @@ export async function stopRunFolderPids(runDir: string, order: readonly string[]
   const names = [...order.filter((n) => pids.has(n)), ...[...pids.keys()].filter((n) => !order.includes(n))];
   for (const name of names) {
     const pid = pids.get(name)!;
-    process.kill(pid, 'SIGTERM');
+    signal(pid, 'SIGTERM');
     await waitGone(pid, graceMs);
   }
   return pids.size > 0;
@@ -84,7 +99,7 @@ export async function stopRunFolderPids(runDir: string, order: readonly string[]
 /** SIGKILLs every process of `runDir` at once (a run whose owner died). */
 export function killRunFolderPids(runDir: string): number {
   const pids = runFolderPids(runDir);
-  for (const pid of pids.values()) process.kill(pid, 'SIGKILL');
+  for (const pid of pids.values()) signal(pid, 'SIGKILL');
   return pids.size;
 }
 

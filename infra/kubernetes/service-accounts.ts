@@ -4,29 +4,19 @@
  * Secrets, so accounts are created explicitly and their tokens come from the TokenRequest API
  * (signed by the API server's service-account key, exactly as a projected pod token is).
  */
-import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { createIfAbsent } from './api-status';
 import { writeKubeconfig } from './kubeconfig';
-
-export function isApiStatus(err: unknown, code: number): boolean {
-  return err instanceof ApiException && err.code === code;
-}
-
-/** Runs `create` and treats 409 AlreadyExists as done. */
-export async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
-  try {
-    await create();
-  } catch (err) {
-    if (!isApiStatus(err, 409)) throw err;
-  }
-}
 
 export async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await createIfAbsent(() => core.createNamespace({ body: { metadata: { name } } }));
 }
 
+/** Creates the account, and its namespace first when that is missing too. */
 export async function ensureServiceAccount(kc: KubeConfig, namespace: string, name: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
+  await ensureNamespace(kc, namespace);
   await createIfAbsent(() => core.createNamespacedServiceAccount({ namespace, body: { metadata: { name, namespace } } }));
 }
 

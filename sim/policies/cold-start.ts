@@ -1,4 +1,4 @@
-/** The start of the SSIS configurations (d) and (e): every service as a cold start would place it. */
+/** The start of the SSIS configurations, ssis-ladder (d) and ssis-full (e): every service as a cold start would place it. */
 import { SsisError } from '../../core/errors';
 import { coldStartTarget } from '../../core/scaling/cold-start';
 import type { Allocation, PolicyContext } from './port';

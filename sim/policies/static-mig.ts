@@ -1,5 +1,5 @@
 /**
- * (c) A static MIG partition, no autoscaling: the same GPUs as (a) (Σ staticGpus), each cut into
+ * (c) A static MIG partition, no autoscaling: the same GPUs as static-gpu (a) (Σ staticGpus), each cut into
  * one fixed mixed layout (4g + 2g + 1g on 7-slice GPUs, 2g + 1g + 1g on the A30), and the slices
  * dealt out once by expected work (the whole run's average load, known in advance — a generous
  * baseline): every service first gets the largest slice it fits, then each remaining slice goes

@@ -1,4 +1,4 @@
-/** Helpers shared by the whole-GPU configurations (a) and (b). */
+/** Helpers shared by the whole-GPU configurations, static-gpu (a) and hpa-queue (b). */
 import { canServe } from '../../core/catalog/engine-config';
 import { SsisError } from '../../core/errors';
 import { WHOLE_GPU_PROFILE } from '../../core/mig/geometry';

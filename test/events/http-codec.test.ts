@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { HTTP } from 'cloudevents';
 import type { IncomingHttpHeaders } from 'node:http';
-import { fromHttp, normalizeHttpHeaders, toHttpBinary, toHttpStructured, type HttpMessage } from '../../events/codec/http.js';
+import { fromHttp, fromHttpAnyEvent, normalizeHttpHeaders, toHttpBinary, toHttpStructured, type HttpMessage } from '../../events/codec/http.js';
+import type { AnyCloudEvent } from '../../events/envelope.js';
 import { decodeHeaderValue, encodeHeaderValue } from '../../events/codec/http-header-value.js';
 import { SCALE_DECIDED } from '../../events/scale-decided.js';
 import { eventOf, fieldsOf, issuesOf, omit, scaleDecided, T0, VALID_DATA } from './fixtures.js';
@@ -193,5 +194,58 @@ describe('HTTP codec', () => {
 
   it('normalizes headers: lower-case names, last of repeated values, no undefined', () => {
     expect(normalizeHttpHeaders({ 'Content-Type': 'application/json', 'ce-x': ['a', 'b'], 'ce-y': undefined })).to.deep.equal({ 'content-type': 'application/json', 'ce-x': 'b' });
+  });
+
+  describe('any valid CloudEvent, as a broker reads it (fromHttpAnyEvent)', () => {
+    const attributes = { 'ce-specversion': '1.0', 'ce-id': 'r-1', 'ce-type': 'com.example.reading', 'ce-source': '/sensors/7' };
+    const base = { specversion: '1.0', id: 'r-1', type: 'com.example.reading', source: '/sensors/7' } as const;
+
+    it('keeps data in another media type as its bytes, and writes them back unchanged', () => {
+      const text = Buffer.from('21.5 °C\r\n', 'utf8');
+      const ev = fromHttpAnyEvent({ headers: { ...attributes, 'content-type': 'text/plain; charset=utf-8' }, body: text });
+      expect(ev).to.deep.equal({ ...base, datacontenttype: 'text/plain; charset=utf-8', data_base64: text.toString('base64') });
+      const message = toHttpBinary(ev);
+      expect(Buffer.from(message.body).equals(text)).to.equal(true);
+      expect(message.headers).to.deep.equal({ ...attributes, 'content-type': 'text/plain; charset=utf-8' });
+    });
+
+    it('takes binary data without content type, and sends it without one', () => {
+      const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
+      const ev = fromHttpAnyEvent({ headers: attributes, body: bytes });
+      expect(ev).to.deep.equal({ ...base, data_base64: bytes.toString('base64') });
+      const message = toHttpBinary(ev);
+      expect(message.headers).to.not.have.property('content-type');
+      expect(message.headers).to.not.have.property('ce-time');
+      expect(Buffer.from(message.body).equals(bytes)).to.equal(true);
+    });
+
+    it('reads structured data_base64, and text data of a non-JSON media type as its UTF-8 bytes', () => {
+      const structured = (event: Record<string, unknown>): AnyCloudEvent => fromHttpAnyEvent({ headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify({ ...base, ...event }) });
+      expect(structured({ datacontenttype: 'image/png', data_base64: 'iVBORw0KGgo=' })).to.deep.equal({ ...base, datacontenttype: 'image/png', data_base64: 'iVBORw0KGgo=' });
+      expect(structured({ datacontenttype: 'application/xml', data: '<a>é</a>' })).to.deep.equal({ ...base, datacontenttype: 'application/xml', data_base64: Buffer.from('<a>é</a>').toString('base64') });
+      expect(fieldsOf(() => structured({ data: {}, data_base64: 'AA==' }))).to.deep.equal(['data_base64']);
+      expect(fieldsOf(() => structured({ data_base64: 'A' }))).to.deep.equal(['data_base64']);
+      expect(fieldsOf(() => structured({ datacontenttype: '', data_base64: 'AA==' }))).to.deep.equal(['datacontenttype']);
+    });
+
+    it('reads JSON data as fromHttp does', () => {
+      const ev = eventOf(SCALE_DECIDED, scaleDecided, { extensions: { traceparent: TRACEPARENT } });
+      expect(fromHttpAnyEvent(toHttpBinary(ev))).to.deep.equal(ev);
+      expect(fromHttpAnyEvent({ headers: { ...attributes, 'content-type': 'application/json' }, body: '{"celsius":21.5}' })).to.deep.equal({ ...base, datacontenttype: 'application/json', data: { celsius: 21.5 } });
+      expect(fieldsOf(() => fromHttpAnyEvent({ headers: { ...attributes, 'content-type': 'application/json' }, body: '{' }))).to.deep.equal(['data']);
+    });
+
+    it('still refuses a missing or wrong required attribute, and non-JSON data on ssis.* events', () => {
+      expect(fieldsOf(() => fromHttpAnyEvent({ headers: { 'content-type': 'text/plain' }, body: 'x' }))).to.have.members(['specversion', 'id', 'type', 'source']);
+      expect(issuesOf(() => fromHttpAnyEvent({ headers: { ...attributes, 'ce-specversion': '0.3' }, body: 'x' }))).to.deep.equal([{ field: 'specversion', message: 'must be 1.0, not "0.3"' }]);
+      expect(fieldsOf(() => fromHttpAnyEvent(binaryMessage({ 'content-type': 'text/plain' }, 'hello')))).to.deep.equal(['datacontenttype']);
+      const { headers, body } = binaryMessage({});
+      expect(fieldsOf(() => fromHttpAnyEvent({ headers: omit(headers, 'content-type'), body }))).to.deep.equal(['datacontenttype']);
+    });
+
+    it('leaves fromHttp, the functions’ reader, strict about JSON', () => {
+      expect(fieldsOf(() => fromHttp({ headers: { ...attributes, 'content-type': 'text/plain' }, body: 'x' }))).to.deep.equal(['datacontenttype']);
+      expect(fieldsOf(() => fromHttp({ headers: attributes, body: 'x' }))).to.deep.equal(['datacontenttype']);
+    });
   });
 });

@@ -80,6 +80,26 @@ describe('kafka broker mode: names and record layout on a real Kafka', function 
     expect(records[0]!.event).to.deep.equal(ev);
   });
 
+  it('stores any valid CloudEvent with its data as the value, byte for byte: text, and bytes without content type', async () => {
+    const ce = (id: string): Record<string, string> => ({ 'ce-specversion': '1.0', 'ce-id': id, 'ce-type': 'com.example.note', 'ce-source': '/notes', 'ce-time': '2026-11-03T10:00:00Z' });
+    const text = Buffer.from('<note>héllo</note>\r\n', 'utf8');
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x80]);
+    expect((await fetch(broker.url, { method: 'POST', headers: { ...ce('note-text'), 'content-type': 'application/xml' }, body: text })).status).to.equal(202);
+    expect((await fetch(broker.url, { method: 'POST', headers: ce('note-bytes'), body: bytes })).status).to.equal(202);
+
+    const records = (await readTopic({ brokers: [bootstrap], topic: 'knative-broker-ssis-default' })).filter((r) => r.event?.id.startsWith('note-'));
+    const byId = new Map(records.map((r) => [r.event!.id, r]));
+    const xml = byId.get('note-text')!.raw;
+    expect(xml.value!.equals(text)).to.equal(true);
+    expect(Object.entries(xml.headers ?? {}).map(([k, v]) => [k, String(v)])).to.deep.equal([
+      ['ce_specversion', '1.0'], ['ce_id', 'note-text'], ['ce_source', '/notes'], ['ce_type', 'com.example.note'], ['ce_time', '2026-11-03T10:00:00Z'], ['content-type', 'application/xml'],
+    ]);
+    const opaque = byId.get('note-bytes')!;
+    expect(opaque.raw.value!.equals(bytes)).to.equal(true);
+    expect(Object.keys(opaque.raw.headers ?? {})).to.not.include('content-type');
+    expect(opaque.event!.data_base64).to.equal(bytes.toString('base64'));
+  });
+
   it('refuses an invalid CloudEvent at the ingress with 400 and stores nothing', async () => {
     const res = await fetch(broker.url, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-type': SCALE_DECIDED, 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).to.equal(400);
