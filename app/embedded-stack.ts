@@ -31,7 +31,7 @@ import type { KafkaNames } from '../infra/kafka/names';
 import type { KafkaTuning } from '../infra/kafka/trigger-dispatcher';
 import { loadManifests } from '../infra/knative/manifests';
 import type { Destination, KnativeManifests } from '../infra/knative/types';
-import { createDirectScrapeSource } from '../infra/metrics/direct-scrape';
+import { startStackMetrics, type MetricsMode } from './stack-metrics';
 
 export const DEFAULT_NODES: readonly SimulatedNodeConfig[] = [
   { name: 'node-a', gpus: [{ model: 'A100-SXM4-40GB', count: 2 }] },
@@ -64,6 +64,8 @@ export interface StackOptions {
   readonly random?: () => number;
   /** Kafka broker mode (SSIS_BROKER=kafka://…): the Knative Kafka Broker on a real Kafka instead of the embedded one. */
   readonly kafka?: { readonly brokers: readonly string[]; readonly names?: KafkaNames; readonly tuning?: Partial<KafkaTuning> };
+  /** Where the sample function reads metrics (app/stack-metrics.ts); default `direct`, the in-process scrape. */
+  readonly metrics?: MetricsMode;
 }
 
 /** What the stack needs from its broker, embedded or Kafka. */
@@ -84,6 +86,8 @@ export interface RunningStack {
   readonly broker: StackBroker;
   /** `embedded`, or the kafka:// bootstrap servers. */
   readonly brokerMode: string;
+  /** `direct`, or the URL of the Prometheus the sample function queries. */
+  readonly metricsMode: string;
   readonly manifests: KnativeManifests;
   readonly configuration: SsisConfiguration;
   readonly eventLogPath: string;
@@ -137,7 +141,11 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     : new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), deadLetterLog: fileEventLog(join(opts.stateDir, 'dead-letter.jsonl')) });
   const brokerUrl = await broker.start();
 
-  const metrics = createDirectScrapeSource({ targets: () => cluster.scrapeTargets(), logger: logger.child({ component: 'scraper' }) });
+  const stackMetrics = await startStackMetrics(opts.metrics ?? 'direct', cluster, logger).catch(async (err: unknown) => {
+    await broker.stop();
+    throw err;
+  });
+  const metrics = stackMetrics.source;
   const autoscalerConfig = () => configuration.autoscaler;
   const functions: SsisFunction[] = [
     buildRequestFunction({ cluster, catalog, config: ssis, clock, ids }),
@@ -165,6 +173,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     // Leave nothing running behind a failed start (the process must be able to exit).
     await closeServers();
     await broker.stop();
+    await stackMetrics.stop();
     await cluster.shutdown();
     if ((err as { code?: string }).code === 'EADDRINUSE') {
       throw new SsisError('SSIS_INVALID_CONFIG', `port ${opts.ingressPort} is already in use: stop what listens there or choose another with PORT=… or --port`, {
@@ -186,6 +195,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     cluster,
     broker,
     brokerMode: opts.kafka ? `kafka://${opts.kafka.brokers.join(',')}` : 'embedded',
+    metricsMode: stackMetrics.description,
     manifests,
     configuration,
     eventLogPath,
@@ -195,6 +205,7 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
       for (const p of pings) p.stop();
       await closeServers();
       await broker.stop();
+      await stackMetrics.stop();
       await cluster.shutdown();
     },
   };

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { SimulatedNodeConfig } from '../core/config/ssis-config';
 import { SsisError } from '../core/errors';
 import { startEmbeddedStack } from '../app/embedded-stack';
+import { parseMetricsMode } from '../app/stack-metrics';
 import { parseKafkaUrl } from '../infra/kafka/names';
 import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
 import { PROJECT_ROOT } from '../infra/project-root';
@@ -25,6 +26,9 @@ Options:
   --broker <url>        kafka://host:port: the Knative Kafka Broker semantics on a real Kafka
                         (default: $SSIS_BROKER; unset = the embedded in-memory broker).
                         A local Kafka: npm run kafka -- start (see README "Kafka mode")
+  --metrics <mode>      where the sample function reads metrics (default: $SSIS_METRICS or direct):
+                        direct = scrape the replicas, PromQL in-process; prometheus = start a
+                        local Prometheus (/usr/bin/prometheus) scraping them; http://… = a running one
 `;
 
 export function parseNodes(spec: string): SimulatedNodeConfig[] {
@@ -46,7 +50,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     args: [...argv],
     options: {
       port: { type: 'string' }, host: { type: 'string' }, nodes: { type: 'string' }, 'sample-every': { type: 'string' },
-      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, help: { type: 'boolean' },
+      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, metrics: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -72,6 +76,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     sampleEverySec,
     ...(nodeSpec ? { nodes: parseNodes(nodeSpec) } : {}),
     ...(kafka ? { kafka } : {}),
+    metrics: parseMetricsMode(values.metrics ?? process.env['SSIS_METRICS'] ?? 'direct', values.metrics ? '--metrics' : 'SSIS_METRICS'),
   });
 
   const gpus = stack.cluster.gpus();
@@ -84,7 +89,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     `  cluster     ${gpus.length} GPUs: ${[...new Set(gpus.map((g) => g.node))].map((n) => `${n} (${gpus.filter((g) => g.node === n).map((g) => g.model).join(', ')})`).join('; ')}`,
     `  models      ${[...stack.configuration.catalog.keys()].join(', ')}`,
     `  events      ${stack.eventLogPath}   (npx ssis events${kafka ? `; the topic: npx ssis events --broker ${stack.brokerMode}` : ''})`,
-    `  sampling    every ${sampleEverySec}s`,
+    `  sampling    every ${sampleEverySec}s, metrics ${stack.metricsMode === 'direct' ? 'scraped in-process' : `from Prometheus at ${stack.metricsMode}`}`,
     '',
     'Try:',
     `  curl -s ${stack.ingressUrl.replace('127.0.0.1', 'localhost')} -H 'content-type: application/json' \\`,

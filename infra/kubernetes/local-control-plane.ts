@@ -80,7 +80,6 @@ interface PlaneState {
   readonly server: string;
   readonly ports: { readonly etcdClient: number; readonly etcdPeer: number; readonly apiserver: number };
   readonly tokens: { readonly admin: string; readonly scheduler: string; readonly kwok: string };
-  readonly nodes: boolean;
 }
 
 /** Ports the OS says are free now, held open together so that no two are the same. */
@@ -271,13 +270,12 @@ export async function startLocalControlPlane(opts: LocalControlPlaneOptions = {}
 
   // A restarted folder keeps its ports: etcd's data records its peer URL.
   const previous = readState(runDir);
-  const nodes = opts.nodes ?? true;
   const [etcdClient = 0, etcdPeer = 0, apiserver = 0] = previous ? [] : await freePorts(3);
   const ports = previous
     ? { ...previous.ports, apiserver: opts.apiserverPort ?? previous.ports.apiserver }
     : { etcdClient, etcdPeer, apiserver: opts.apiserverPort ?? apiserver };
   const tokens = previous?.tokens ?? { admin: newToken(), scheduler: newToken(), kwok: newToken() };
-  const state: PlaneState = { server: `https://127.0.0.1:${ports.apiserver}`, ports, tokens, nodes };
+  const state: PlaneState = { server: `https://127.0.0.1:${ports.apiserver}`, ports, tokens };
   writeFileSync(join(runDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   writeFileSync(join(runDir, 'pki', 'tokens.csv'), tokenFile(tokens), { mode: 0o600 });
   const key = ensureServiceAccountKey(join(runDir, 'pki'));
@@ -323,7 +321,7 @@ export async function startLocalControlPlane(opts: LocalControlPlaneOptions = {}
 
     if (opts.knativeCrds !== false) await installCrds(admin, loadKnativeCrds(opts.knativeCrds ?? KNATIVE_CRD_DIR), readyTimeoutMs);
 
-    if (nodes) {
+    if (opts.nodes ?? true) {
       const schedulerKubeconfig = writeKubeconfig(join(runDir, 'kube-scheduler.kubeconfig'), { server: state.server, caPath, token: tokens.scheduler, user: 'system:kube-scheduler' });
       writeFileSync(join(runDir, 'kube-scheduler.yaml'), schedulerConfig(schedulerKubeconfig));
       // --secure-port=0: no health or metrics endpoint to listen on.

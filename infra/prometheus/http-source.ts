@@ -79,7 +79,8 @@ async function readBounded(res: Response, limit: number, ctx: QueryContext): Pro
     throw tooBig();
   }
   if (!res.body) return '';
-  const reader = res.body.getReader();
+  // Node types fetch bodies loosely; undici yields bytes.
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {

@@ -48,7 +48,7 @@ export interface LocalPrometheus {
   readonly source: MetricsSource;
   /** Rewrites the targets file now if targets() changed; true when it did. */
   syncTargets(): boolean;
-  /** Resolves once every current target has been scraped at a time after `afterMs` (ms since the epoch). */
+  /** Resolves once every current target has been scraped successfully (up == 1) at a time after `afterMs` (ms since the epoch). */
   waitForScrape(afterMs: number, timeoutMs?: number): Promise<void>;
   /** SIGTERM (SIGKILL after graceMs), then deletes the run folder. Idempotent. */
   stop(graceMs?: number): Promise<void>;
@@ -134,7 +134,8 @@ function tail(path: string, lines = 15): string {
 export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promise<LocalPrometheus> {
   const binary = opts.binary ?? findPrometheus();
   if (binary === undefined || !existsSync(binary)) {
-    throw new SsisError('SSIS_METRICS_START_FAILED', `no Prometheus binary at ${binary ?? DEBIAN_PROMETHEUS} nor on PATH: install it (apt-get install -y prometheus)`);
+    const where = opts.binary ?? `${DEBIAN_PROMETHEUS} nor on PATH`;
+    throw new SsisError('SSIS_METRICS_START_FAILED', `no Prometheus binary at ${where}: install it (apt-get install -y prometheus)`);
   }
   const logger = opts.logger ?? silentLogger;
   const scrapeIntervalMs = opts.scrapeIntervalMs ?? 1000;
@@ -159,8 +160,9 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
   syncTargets();
 
   let child: ChildProcess | undefined;
+  let spawnError: Error | undefined;
   let exited: Promise<void> = Promise.resolve();
-  const running = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const running = (): boolean => child !== undefined && spawnError === undefined && child.exitCode === null && child.signalCode === null;
   const killNow = (): void => {
     if (running()) child?.kill('SIGKILL');
   };
@@ -174,16 +176,32 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
     ], { cwd: runDir, stdio: ['ignore', out, out] });
     closeSync(out);
     child = proc;
-    exited = new Promise<void>((done) => proc.once('exit', () => done()));
+    exited = new Promise<void>((done) => {
+      proc.once('exit', () => done());
+      // A binary that cannot be executed emits 'error' and never 'exit'.
+      proc.once('error', (err) => {
+        spawnError = err;
+        done();
+      });
+    });
     if (proc.pid !== undefined) writeFileSync(join(runDir, 'prometheus.pid'), `${proc.pid}\n`);
   };
 
+  const poller = setInterval(() => {
+    try {
+      if (syncTargets()) logger.debug({ targets: opts.targets().length }, 'prometheus targets rewritten');
+    } catch (err) {
+      logger.warn({ error: String(err) }, 'writing prometheus targets failed');
+    }
+  }, opts.targetsPollMs ?? scrapeIntervalMs);
+  // The poller alone must not keep the process alive.
+  poller.unref();
+
   let stopped = false;
-  let poller: NodeJS.Timeout | undefined;
   const stop = async (graceMs = 5_000): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    if (poller) clearInterval(poller);
+    clearInterval(poller);
     process.removeListener('exit', killNow);
     if (running()) {
       child?.kill('SIGTERM');
@@ -208,7 +226,8 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
       const log = tail(logPath);
       if (outcome === 'exited' && log.includes('address already in use') && attempt < 3) continue;
       killNow();
-      throw new SsisError('SSIS_METRICS_START_FAILED', `Prometheus ${outcome === 'exited' ? 'exited during start-up' : `was not ready within ${opts.readyTimeoutMs ?? 30_000} ms`}:\n${log}`);
+      const what = spawnError ? `could not be run: ${spawnError.message}` : outcome === 'exited' ? 'exited during start-up' : `was not ready within ${opts.readyTimeoutMs ?? 30_000} ms`;
+      throw new SsisError('SSIS_METRICS_START_FAILED', `Prometheus ${what}${log === '' ? '' : `:\n${log}`}`);
     }
   } catch (err) {
     await stop();
@@ -216,15 +235,6 @@ export async function startLocalPrometheus(opts: LocalPrometheusOptions): Promis
   }
 
   const source = createPrometheusSource({ url });
-  poller = setInterval(() => {
-    try {
-      if (syncTargets()) logger.debug({ targets: opts.targets().length }, 'prometheus targets rewritten');
-    } catch (err) {
-      logger.warn({ error: String(err) }, 'writing prometheus targets failed');
-    }
-  }, opts.targetsPollMs ?? scrapeIntervalMs);
-  // The poller alone must not keep the process alive.
-  poller.unref();
   logger.info({ url, runDir }, 'prometheus ready');
 
   return {

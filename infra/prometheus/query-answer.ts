@@ -7,7 +7,7 @@
  * "-Inf"), so they go through the same Go-float parser as the exposition format.
  */
 import { SsisError } from '../../core/errors';
-import type { Labels, QueryResult, VectorElement } from '../../core/ports/metrics-source';
+import type { QueryResult, VectorElement } from '../../core/ports/metrics-source';
 import { parseGoFloat } from '../metrics/float-syntax';
 
 /** The query, for errors: which configured query failed, and on which Prometheus. */
@@ -91,7 +91,7 @@ function vectorElement(ctx: QueryContext, e: unknown): VectorElement {
     if (typeof value !== 'string') throw notPrometheus(ctx, `a label ${name} whose value is not a string`);
     metric[name] = value;
   }
-  return { metric: metric as Labels, value: sampleValue(ctx, e['value']) };
+  return { metric, value: sampleValue(ctx, e['value']) };
 }
 
 /** A sample is `[<unix seconds>, "<value>"]`; the timestamp is the query's own time, so only the value matters. */
