@@ -125,7 +125,7 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       const next = Math.max(0, ...revision.replicas.map((x) => replicaIndex(x.id))) + 1;
       const newReplica = `${revision.name}-${next}`;
       const target = slotMask(m.to.start, getProfile(m.to.gpuModel, m.to.profile).shape.memorySlots);
-      cluster.applyGpuLayouts([
+      await cluster.applyGpuLayouts([
         withInstances(m.to.node, m.to.gpuIndex, (g) => [
           ...g.instances.filter((i) => i.owner !== null || (slotMask(i.start, getProfile(g.model, i.profile).shape.memorySlots) & target) === 0),
           { id: m.to.instanceId, profile: m.to.profile, start: m.to.start, owner: newReplica },
@@ -136,11 +136,11 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       } catch (err) {
         // Break nothing that runs: the old replica keeps serving; the slice made for the new one goes.
         await cluster.stopReplica(service.name, newReplica).catch(() => undefined);
-        cluster.applyGpuLayouts([withInstances(m.to.node, m.to.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.to.instanceId))]);
+        await cluster.applyGpuLayouts([withInstances(m.to.node, m.to.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.to.instanceId))]);
         throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `moving ${m.replica} to ${m.to.instanceId} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       await cluster.stopReplica(service.name, m.replica);
-      cluster.applyGpuLayouts([withInstances(m.from.node, m.from.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.from.instanceId))]);
+      await cluster.applyGpuLayouts([withInstances(m.from.node, m.from.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.from.instanceId))]);
       ids.set(m.replica, newReplica);
       const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
       refs.push({ service: service.name, revision: revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) });
@@ -153,7 +153,7 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     const decision = event.data as ScaleDecided;
     const service = cluster.getService(decision.service);
     if (!service) throw new SsisError('SSIS_NOT_FOUND', `scale-decided ${decision.decisionId} names unknown service ${decision.service}`);
-    if (!cluster.beginDecision(decision.service, decision.decisionId, decision.fromGeneration)) {
+    if (!(await cluster.beginDecision(decision.service, decision.decisionId, decision.fromGeneration))) {
       ctx.logger.info({ service: decision.service, decisionId: decision.decisionId, fromGeneration: decision.fromGeneration, generation: service.generation }, 'stale or duplicate decision ignored');
       return undefined;
     }
@@ -162,10 +162,10 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     const current = servingRevision(service);
     const before = cluster.gpus();
 
-    const fail = (reason: string): SsisEvent => {
-      cluster.endRollout(decision.service, decision.decisionId);
+    const fail = async (reason: string): Promise<SsisEvent> => {
+      await cluster.endRollout(decision.service, decision.decisionId);
       if (!service.revisions.some((r) => r.replicas.length > 0)) {
-        cluster.setCondition(decision.service, { ready: false, reason: 'Unschedulable', message: reason });
+        await cluster.setCondition(decision.service, { ready: false, reason: 'Unschedulable', message: reason });
       }
       ctx.logger.warn({ service: decision.service, decisionId: decision.decisionId, reason }, 'placement failed');
       const failed: PlacementFailed = {
@@ -214,11 +214,11 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       moves = renamed.refs;
       const rename = (owner: string | null): string | null => (owner === null ? null : (renamed.ids.get(owner) ?? owner));
       const targets = plan.gpus.filter((g) => plan.changed.includes(`${g.node}/gpu${g.index}`)).map((g) => ({ ...g, instances: g.instances.map((i) => ({ ...i, owner: rename(i.owner) })) }));
-      cluster.applyGpuLayouts(targets);
+      await cluster.applyGpuLayouts(targets);
       after = cluster.gpus();
       if (!sameRevision) {
         // The decided batch size goes with the revision, as vLLM's --max-num-seqs goes with a Knative revision's args.
-        cluster.createRevision(decision.service, { name: revision, profile: decision.target.profile, gpuModel: decision.target.gpuModel, decisionId: decision.decisionId, ...(decision.target.maxBatchSize === undefined ? {} : { maxBatchSize: decision.target.maxBatchSize }) });
+        await cluster.createRevision(decision.service, { name: revision, profile: decision.target.profile, gpuModel: decision.target.gpuModel, decisionId: decision.decisionId, ...(decision.target.maxBatchSize === undefined ? {} : { maxBatchSize: decision.target.maxBatchSize }) });
       }
       slices = plan.placements
         .filter((p) => p.service === revision)

@@ -52,11 +52,7 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
     return pendingColdStarts.has(service);
   };
 
-  function dispatch(event: SsisEvent): Promise<SsisEvent | undefined> {
-    return Promise.resolve().then(() => dispatchStage(event));
-  }
-
-  function dispatchStage(event: SsisEvent): SsisEvent | undefined {
+  async function dispatch(event: SsisEvent): Promise<SsisEvent | undefined> {
     if (event.type === ROLLOUT_COMPLETED || event.type === PLACEMENT_FAILED) {
       const data = event.data as RolloutCompleted | PlacementFailed;
       if (pendingColdStarts.get(data.service)?.decisionId === data.decisionId) pendingColdStarts.delete(data.service);
@@ -72,7 +68,7 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
     const gpus = cluster.gpus();
     const target = coldStartTarget(spec, gpus.map((g) => g.model), (gpuModel, profile) => isPlaceable(gpus, gpuModel, profile));
     if (!target) {
-      cluster.setCondition(req.service, { ready: false, reason: 'Unschedulable', message: `${describeNeed(spec)}; no GPU model in the cluster can hold it` });
+      await cluster.setCondition(req.service, { ready: false, reason: 'Unschedulable', message: `${describeNeed(spec)}; no GPU model in the cluster can hold it` });
       return undefined;
     }
     // One cold start per generation: the id is deterministic, so duplicates are recognised downstream.
@@ -121,7 +117,7 @@ export function buildRequestFunction(deps: RequestDeps): SsisFunction {
             });
           }
           const requestId = ids.next();
-          cluster.ensureService(call.service, call.modelId);
+          await cluster.ensureService(call.service, call.modelId);
           const inputTokens = estimateTokens(call.prompt);
           const received: RequestReceived = {
             requestId,

@@ -37,7 +37,7 @@ export function buildRolloutFunction(deps: RolloutDeps): SsisFunction {
     await Promise.all(starting.map((s) => cluster.startReplica(d.service, d.revision, { id: s.replica, sliceId: s.sliceId, node: s.node, gpu: s.gpu })));
     const readyAfterMs = clock.nowMs() - started;
     if (d.replicas > 0 && !(service.traffic.length === 1 && service.traffic[0]?.revision === d.revision)) {
-      cluster.setTraffic(d.service, [{ revision: d.revision, percent: 100 }]);
+      await cluster.setTraffic(d.service, [{ revision: d.revision, percent: 100 }]);
     }
     if (d.replicas > 0) {
       // Every other revision now has no traffic: drain and remove it (the old tier's slices free up).
@@ -46,10 +46,10 @@ export function buildRolloutFunction(deps: RolloutDeps): SsisFunction {
     }
     await Promise.all(d.slices.filter((s) => s.action === 'release').map((s) => cluster.stopReplica(d.service, s.replica)));
     if (d.replicas === 0) {
-      cluster.setTraffic(d.service, []);
-      cluster.setCondition(d.service, { ready: false, reason: 'NoCapacity', message: 'scaled to zero' });
+      await cluster.setTraffic(d.service, []);
+      await cluster.setCondition(d.service, { ready: false, reason: 'NoCapacity', message: 'scaled to zero' });
     }
-    cluster.endRollout(d.service, d.decisionId);
+    await cluster.endRollout(d.service, d.decisionId);
     const done: RolloutCompleted = {
       decisionId: d.decisionId,
       service: d.service,

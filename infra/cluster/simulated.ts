@@ -94,64 +94,74 @@ export class SimulatedCluster implements ClusterPort {
     return s ? view(s) : undefined;
   }
 
-  ensureService(name: string, modelId: string): ServiceView {
-    let s = this.services.get(name);
-    if (!s) {
-      s = { name, modelId, generation: 0, revisions: new Map(), traffic: [], condition: NO_CAPACITY, rollout: null };
-      this.services.set(name, s);
-      this.changed(s);
-    }
-    return view(s);
+  ensureService(name: string, modelId: string): Promise<ServiceView> {
+    return settled(() => {
+      let s = this.services.get(name);
+      if (!s) {
+        s = { name, modelId, generation: 0, revisions: new Map(), traffic: [], condition: NO_CAPACITY, rollout: null };
+        this.services.set(name, s);
+        this.changed(s);
+      }
+      return view(s);
+    });
   }
 
   gpus(): readonly GpuState[] {
     return this.gpuStates;
   }
 
-  applyGpuLayouts(layouts: readonly GpuState[]): void {
-    const next = this.gpuStates.map((g) => layouts.find((l) => l.node === g.node && l.index === g.index) ?? g);
-    for (const l of layouts) {
-      if (!this.gpuStates.some((g) => g.node === l.node && g.index === l.index)) {
-        throw new SsisError('SSIS_GEOMETRY_VIOLATION', `no GPU ${l.node}/gpu${l.index} in the cluster`, { issues: [{ field: `${l.node}/gpu${l.index}`, message: 'unknown GPU' }] });
-      }
-    }
-    assertValidCluster(next);
-    // A slice still used by a running replica may not disappear (the driver refuses: "In use").
-    for (const g of this.gpuStates) {
-      const after = next.find((n) => n.node === g.node && n.index === g.index)!;
-      for (const inst of g.instances) {
-        if (inst.owner === null || !this.replicaExists(inst.owner)) continue;
-        const kept = after.instances.find((i) => i.id === inst.id);
-        if (!kept || kept.owner !== inst.owner) {
-          throw new SsisError('SSIS_GEOMETRY_VIOLATION', `slice ${inst.id} on ${g.node}/gpu${g.index} is in use by ${inst.owner}`, { issues: [{ field: inst.id, message: 'in use' }] });
+  applyGpuLayouts(layouts: readonly GpuState[]): Promise<void> {
+    return settled(() => {
+      const next = this.gpuStates.map((g) => layouts.find((l) => l.node === g.node && l.index === g.index) ?? g);
+      for (const l of layouts) {
+        if (!this.gpuStates.some((g) => g.node === l.node && g.index === l.index)) {
+          throw new SsisError('SSIS_GEOMETRY_VIOLATION', `no GPU ${l.node}/gpu${l.index} in the cluster`, { issues: [{ field: `${l.node}/gpu${l.index}`, message: 'unknown GPU' }] });
         }
       }
-    }
-    this.gpuStates = next;
+      assertValidCluster(next);
+      // A slice still used by a running replica may not disappear (the driver refuses: "In use").
+      for (const g of this.gpuStates) {
+        const after = next.find((n) => n.node === g.node && n.index === g.index)!;
+        for (const inst of g.instances) {
+          if (inst.owner === null || !this.replicaExists(inst.owner)) continue;
+          const kept = after.instances.find((i) => i.id === inst.id);
+          if (!kept || kept.owner !== inst.owner) {
+            throw new SsisError('SSIS_GEOMETRY_VIOLATION', `slice ${inst.id} on ${g.node}/gpu${g.index} is in use by ${inst.owner}`, { issues: [{ field: inst.id, message: 'in use' }] });
+          }
+        }
+      }
+      this.gpuStates = next;
+    });
   }
 
-  beginDecision(service: string, decisionId: string, fromGeneration: number): boolean {
-    const s = this.require(service);
-    if (s.generation !== fromGeneration) return false;
-    s.generation += 1;
-    s.rollout = decisionId;
-    // A new attempt clears an earlier placement failure, so held requests wait for this one.
-    if (s.condition.reason === 'Unschedulable') s.condition = { ready: false, reason: 'Deploying', message: `applying ${decisionId}` };
-    this.changed(s);
-    return true;
+  beginDecision(service: string, decisionId: string, fromGeneration: number): Promise<boolean> {
+    return settled(() => {
+      const s = this.require(service);
+      if (s.generation !== fromGeneration) return false;
+      s.generation += 1;
+      s.rollout = decisionId;
+      // A new attempt clears an earlier placement failure, so held requests wait for this one.
+      if (s.condition.reason === 'Unschedulable') s.condition = { ready: false, reason: 'Deploying', message: `applying ${decisionId}` };
+      this.changed(s);
+      return true;
+    });
   }
 
-  endRollout(service: string, decisionId: string): void {
-    const s = this.require(service);
-    if (s.rollout === decisionId) s.rollout = null;
-    this.changed(s);
+  endRollout(service: string, decisionId: string): Promise<void> {
+    return settled(() => {
+      const s = this.require(service);
+      if (s.rollout === decisionId) s.rollout = null;
+      this.changed(s);
+    });
   }
 
-  createRevision(service: string, r: { name: string; profile: string; gpuModel: string; decisionId: string; maxBatchSize?: number }): void {
-    const s = this.require(service);
-    if (s.revisions.has(r.name)) return;
-    s.revisions.set(r.name, { ...r, replicas: new Map() });
-    this.changed(s);
+  createRevision(service: string, r: { name: string; profile: string; gpuModel: string; decisionId: string; maxBatchSize?: number }): Promise<void> {
+    return settled(() => {
+      const s = this.require(service);
+      if (s.revisions.has(r.name)) return;
+      s.revisions.set(r.name, { ...r, replicas: new Map() });
+      this.changed(s);
+    });
   }
 
   startReplica(service: string, revision: string, r: { id: string; sliceId: string; node: string; gpu: number }): Promise<ReplicaView> {
@@ -200,14 +210,16 @@ export class SimulatedCluster implements ClusterPort {
     }
   }
 
-  setTraffic(service: string, traffic: readonly TrafficTarget[]): void {
-    const s = this.require(service);
-    const total = traffic.reduce((sum, t) => sum + t.percent, 0);
-    if (traffic.length > 0 && total !== 100) throw new SsisError('SSIS_INVALID_CONFIG', `traffic of ${service} sums to ${total}, must be 100`);
-    for (const t of traffic) if (!s.revisions.has(t.revision)) throw new SsisError('SSIS_NOT_FOUND', `traffic names unknown revision ${t.revision}`);
-    s.traffic = [...traffic];
-    if (traffic.length > 0) s.condition = { ready: true, reason: 'Ready', message: `serving ${traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}` };
-    this.changed(s);
+  setTraffic(service: string, traffic: readonly TrafficTarget[]): Promise<void> {
+    return settled(() => {
+      const s = this.require(service);
+      const total = traffic.reduce((sum, t) => sum + t.percent, 0);
+      if (traffic.length > 0 && total !== 100) throw new SsisError('SSIS_INVALID_CONFIG', `traffic of ${service} sums to ${total}, must be 100`);
+      for (const t of traffic) if (!s.revisions.has(t.revision)) throw new SsisError('SSIS_NOT_FOUND', `traffic names unknown revision ${t.revision}`);
+      s.traffic = [...traffic];
+      if (traffic.length > 0) s.condition = { ready: true, reason: 'Ready', message: `serving ${traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}` };
+      this.changed(s);
+    });
   }
 
   async deleteRevision(service: string, revision: string): Promise<void> {
@@ -224,10 +236,12 @@ export class SimulatedCluster implements ClusterPort {
     this.changed(s);
   }
 
-  setCondition(service: string, condition: ServiceCondition): void {
-    const s = this.require(service);
-    s.condition = condition;
-    this.changed(s);
+  setCondition(service: string, condition: ServiceCondition): Promise<void> {
+    return settled(() => {
+      const s = this.require(service);
+      s.condition = condition;
+      this.changed(s);
+    });
   }
 
   acquireRoute(service: string): RouteLease | null {
@@ -346,4 +360,16 @@ function sleep(ms: number): Promise<void> {
 /** The revision's batch limit (the decided `maxBatchSize`), never above what the engine allows. */
 function withBatchLimit(engine: EngineConfig, maxBatchSize: number | undefined): EngineConfig {
   return maxBatchSize === undefined ? engine : { ...engine, maxBatchSize: Math.max(1, Math.min(engine.maxBatchSize, maxBatchSize)) };
+}
+
+/**
+ * The simulated cluster changes its state at once; the port's writes are asynchronous because a
+ * real API server's are. A synchronous refusal becomes a rejection, as it would be there.
+ */
+function settled<T>(change: () => T): Promise<T> {
+  try {
+    return Promise.resolve(change());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
 }

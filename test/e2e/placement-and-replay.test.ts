@@ -33,7 +33,8 @@ describe('e2e: placement failure and replayed decisions', function () {
     expect(String(r.body['message'])).to.match(/7g\.40gb/);
     expect(r.body).to.deep.include({ code: 'SSIS_CAPACITY_UNAVAILABLE', retriable: true });
     expect(Date.now() - started, 'fails fast instead of waiting for the capacity timeout').to.be.lessThan(10_000);
-    const failed = t.stack.broker.events().find((e) => e.event.type === 'ssis.placement.failed')?.event.data as PlacementFailed;
+    // The ingress answers once the service is marked unschedulable; the event may still be on its way to the broker.
+    const failed = await waitFor('placement-failed', () => t.stack.broker.events().find((e) => e.event.type === 'ssis.placement.failed')?.event.data as PlacementFailed | undefined, 5000, 20);
     expect(failed.service).to.equal('granite13binstructv2');
     expect(failed.requested).to.deep.equal({ profile: '7g.40gb', gpuModel: 'A100-SXM4-40GB', replicas: 1 });
     expect(failed.reason).to.match(/unplaced/);

@@ -143,20 +143,20 @@ export function service(cluster: ClusterPort, name: string): ServiceView {
  * follow reconfigure's `<revision>-<n>`. Returns the revision name.
  */
 export async function deploy(cluster: ClusterPort, svc: string, modelId: string, profile: string, replicas: number, gpuModel = A100): Promise<string> {
-  const s = cluster.ensureService(svc, modelId);
+  const s = await cluster.ensureService(svc, modelId);
   const decisionId = `${svc}-setup-g${s.generation}`;
-  if (!cluster.beginDecision(svc, decisionId, s.generation)) throw new Error(`could not begin ${decisionId}`);
+  if (!(await cluster.beginDecision(svc, decisionId, s.generation))) throw new Error(`could not begin ${decisionId}`);
   const revision = revisionName(svc, s.generation + 1);
   const ownerIds = Array.from({ length: replicas }, (_, k) => `${revision}-${k + 1}`);
   const plan = firstFit(cluster.gpus(), { profile, count: replicas, ownerIds, gpuModels: [gpuModel] });
   if (plan.unplaced > 0) throw new Error(`test set-up cannot place ${svc}: ${plan.reason ?? ''}`);
-  cluster.applyGpuLayouts(plan.gpus);
-  cluster.createRevision(svc, { name: revision, profile, gpuModel, decisionId });
+  await cluster.applyGpuLayouts(plan.gpus);
+  await cluster.createRevision(svc, { name: revision, profile, gpuModel, decisionId });
   await Promise.all(plan.placements.map((p) => cluster.startReplica(svc, revision, { id: p.owner, sliceId: p.instanceId, node: p.node, gpu: p.gpuIndex })));
   const old = service(cluster, svc).revisions.filter((r) => r.name !== revision);
-  cluster.setTraffic(svc, [{ revision, percent: 100 }]);
+  await cluster.setTraffic(svc, [{ revision, percent: 100 }]);
   await Promise.all(old.map((r) => cluster.deleteRevision(svc, r.name)));
-  cluster.endRollout(svc, decisionId);
+  await cluster.endRollout(svc, decisionId);
   return revision;
 }
 

@@ -43,7 +43,7 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
   it('places a 3g by moving the 2g at slot 4 to slot 2 make-before-break, and reports the move and the layout', async () => {
     await fragmented();
     const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
-    cluster.ensureService('granite13binstructv2', MODELS.granite);
+    await cluster.ensureService('granite13binstructv2', MODELS.granite);
     const ev = await fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx);
     expect(ev?.type).to.equal(SLICE_RECONFIGURED);
     const d = parseSliceReconfigured(ev!.data);
@@ -79,8 +79,8 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
   it('handles decisions one at a time: a cold start arriving during a move keeps its slice', async () => {
     await fragmented();
     const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
-    cluster.ensureService('granite13binstructv2', MODELS.granite);
-    cluster.ensureService('gpt2b', MODELS.gpt2);
+    await cluster.ensureService('granite13binstructv2', MODELS.granite);
+    await cluster.ensureService('gpt2b', MODELS.gpt2);
     const [granite, other] = await Promise.all([
       fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx),
       fn.onEvent(coldStart('gpt2b', MODELS.gpt2, '1g.5gb'), h.ctx),
@@ -96,7 +96,7 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
   it('ends the decision with placement-failed when a moved replica cannot start, leaving the old replica serving', async () => {
     await fragmented();
     const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
-    cluster.ensureService('granite13binstructv2', MODELS.granite);
+    await cluster.ensureService('granite13binstructv2', MODELS.granite);
     // FAKE fault: the replica start fails (image pull, OOM at load).
     const start = cluster.startReplica.bind(cluster);
     cluster.startReplica = () => Promise.reject(new Error('image pull failed'));

@@ -60,7 +60,7 @@ describe('functions/reconfigure', () => {
   describe('cold start', () => {
     it('creates revision <svc>-00001 with slices from the MIG planner and emits slice-reconfigured with slices and layouts', async () => {
       setup(2);
-      cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
       h.clock.advance(250);
       const ev = await fn.onEvent(decided({ action: 'cold-start', from: 0, profile: '1g.5gb', replicas: 1 }), h.ctx);
 
@@ -90,7 +90,7 @@ describe('functions/reconfigure', () => {
 
     it('gives the new revision the decided batch size, and its replicas run with it', async () => {
       setup(1);
-      cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
       const ev = decided({ action: 'cold-start', from: 0, profile: '1g.5gb', replicas: 1 });
       const withBatch = { ...ev, data: { ...ev.data, target: { ...ev.data.target, maxBatchSize: 6 } } };
       const d = sliceData(await fn.onEvent(withBatch, h.ctx));
@@ -104,7 +104,7 @@ describe('functions/reconfigure', () => {
     it('places a 7g.40gb cold start on the first GPU with no owned slice', async () => {
       setup(2);
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
-      cluster.ensureService('granite13binstructv2', MODELS.granite);
+      await cluster.ensureService('granite13binstructv2', MODELS.granite);
       const d = sliceData(await fn.onEvent(decided({ svc: 'granite13binstructv2', modelId: MODELS.granite, action: 'cold-start', from: 0, profile: '7g.40gb', replicas: 1 }), h.ctx));
       expect(d.revision).to.equal('granite13binstructv2-00001');
       expect(d.slices).to.deep.equal([{ node: 'node-a', gpu: 1, gpuModel: A100, profile: '7g.40gb', start: 0, sliceId: 'node-a/gpu1/7g.40gb@0', replica: 'granite13binstructv2-00001-1', action: 'created' }]);
@@ -115,7 +115,7 @@ describe('functions/reconfigure', () => {
   describe('idempotency', () => {
     it('ignores a duplicate of an applied decision (same fromGeneration): undefined, no layout change', async () => {
       setup(1);
-      cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
       const decision = decided({ action: 'cold-start', from: 0, profile: '1g.5gb', replicas: 1 });
       await fn.onEvent(decision, h.ctx);
       const gpus = gpuSnapshot(cluster);
@@ -186,8 +186,8 @@ describe('functions/reconfigure', () => {
       setup(1);
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 2);
       await cluster.stopReplica('gpt2', 'gpt2-00001-2'); // what the rollout of a scale in does
-      cluster.beginDecision('gpt2', 'gpt2-g1-in-1g.5gbx1', 1);
-      cluster.endRollout('gpt2', 'gpt2-g1-in-1g.5gbx1');
+      await cluster.beginDecision('gpt2', 'gpt2-g1-in-1g.5gbx1', 1);
+      await cluster.endRollout('gpt2', 'gpt2-g1-in-1g.5gbx1');
       expect(owners(cluster)).to.deep.equal({ 'node-a/gpu0/1g.5gb@5': null, 'node-a/gpu0/1g.5gb@6': 'gpt2-00001-1' });
 
       const d = sliceData(await fn.onEvent(decided({ action: 'out', from: 2, profile: '1g.5gb', replicas: 2, current: { profile: '1g.5gb', replicas: 1 } }), h.ctx));
@@ -244,7 +244,7 @@ describe('functions/reconfigure', () => {
     it('an unplaceable cold start also marks the service Unschedulable with the reason', async () => {
       setup(1);
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
-      cluster.ensureService('granite13binstructv2', MODELS.granite);
+      await cluster.ensureService('granite13binstructv2', MODELS.granite);
       const gpus = gpuSnapshot(cluster);
       const ev = await fn.onEvent(decided({ svc: 'granite13binstructv2', modelId: MODELS.granite, action: 'cold-start', from: 0, profile: '7g.40gb', replicas: 1 }), h.ctx);
       expect(ev?.type).to.equal(PLACEMENT_FAILED);

@@ -39,9 +39,9 @@ describe('functions/request dispatch stage', () => {
   }
 
   /** What the ingress does for one request: ensure the service, then emit request-received. */
-  function received(cluster: SimulatedCluster, modelId: string, requestId = 'req-1'): SsisEvent<RequestReceived> {
+  async function received(cluster: SimulatedCluster, modelId: string, requestId = 'req-1'): Promise<SsisEvent<RequestReceived>> {
     const svc = serviceNameFor(modelId);
-    cluster.ensureService(svc, modelId);
+    await cluster.ensureService(svc, modelId);
     return eventOf(REQUEST_RECEIVED, {
       requestId,
       service: svc,
@@ -82,7 +82,7 @@ describe('functions/request dispatch stage', () => {
         const svc = serviceNameFor(modelId);
         const gpusBefore = gpuSnapshot(cluster);
         h.clock.advance(1500);
-        const reply = await fn.onEvent(received(cluster, modelId), h.ctx);
+        const reply = await fn.onEvent(await received(cluster, modelId), h.ctx);
 
         expect(reply, 'a scale-decided reply').to.not.equal(undefined);
         expect(reply!.type).to.equal(SCALE_DECIDED);
@@ -110,7 +110,7 @@ describe('functions/request dispatch stage', () => {
     it('still decides the smallest fitting slice when it cannot be placed now, saying so (the failure is reported downstream)', async () => {
       const { cluster, fn } = setup({ gpus: 1 });
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
-      const reply = await fn.onEvent(received(cluster, MODELS.granite), h.ctx);
+      const reply = await fn.onEvent(await received(cluster, MODELS.granite), h.ctx);
       const d = reply!.data as ScaleDecided;
       expect(d.target).to.deep.equal({ profile: '7g.40gb', gpuModel: A100, replicas: 1 });
       expect(d.reason).to.include('(not placeable now)');
@@ -128,7 +128,7 @@ describe('functions/request dispatch stage', () => {
       const fn = buildRequestFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
       // granite fills the 40GB A100 (7g.40gb): gpt2's 1g.5gb there is no longer placeable.
       await deploy(cluster, 'granite13binstructv2', MODELS.granite, '7g.40gb', 1);
-      const reply = await fn.onEvent(received(cluster, MODELS.gpt2), h.ctx);
+      const reply = await fn.onEvent(await received(cluster, MODELS.gpt2), h.ctx);
       expect((reply!.data as ScaleDecided).target).to.deep.equal({ profile: '1g.10gb', gpuModel: 'A100-SXM4-80GB', replicas: 1 });
     });
   });
@@ -136,63 +136,63 @@ describe('functions/request dispatch stage', () => {
   describe('pending cold starts', () => {
     it('emits nothing for a second request-received while the cold start is pending, but decides for another service', async () => {
       const { cluster, fn } = setup();
-      expect(await fn.onEvent(received(cluster, MODELS.gpt2, 'req-1'), h.ctx)).to.not.equal(undefined);
-      expect(await fn.onEvent(received(cluster, MODELS.gpt2, 'req-2'), h.ctx)).to.equal(undefined);
-      expect(await fn.onEvent(received(cluster, MODELS.gpt2, 'req-1'), h.ctx), 'a re-delivered request-received').to.equal(undefined);
-      const other = await fn.onEvent(received(cluster, MODELS.llama1b, 'req-3'), h.ctx);
+      expect(await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-1'), h.ctx)).to.not.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-2'), h.ctx)).to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-1'), h.ctx), 'a re-delivered request-received').to.equal(undefined);
+      const other = await fn.onEvent(await received(cluster, MODELS.llama1b, 'req-3'), h.ctx);
       expect((other!.data as ScaleDecided).decisionId).to.equal('llama321binstruct-g0-cold-start');
     });
 
     it('rollout-completed of the pending decision ends it; one of another decision does not', async () => {
       const { cluster, fn } = setup();
-      await fn.onEvent(received(cluster, MODELS.gpt2), h.ctx);
+      await fn.onEvent(await received(cluster, MODELS.gpt2), h.ctx);
       expect(await fn.onEvent(completed('gpt2', 'gpt2-g7-up-2g.10gbx1', '2g.10gb'), h.ctx)).to.equal(undefined);
-      expect(await fn.onEvent(received(cluster, MODELS.gpt2, 'req-2'), h.ctx), 'still pending').to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-2'), h.ctx), 'still pending').to.equal(undefined);
 
       expect(await fn.onEvent(completed('gpt2', 'gpt2-g0-cold-start', '1g.5gb'), h.ctx)).to.equal(undefined);
       // The service still has no capacity (nothing was actually rolled out here): it is decided again.
-      const again = await fn.onEvent(received(cluster, MODELS.gpt2, 'req-3'), h.ctx);
+      const again = await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-3'), h.ctx);
       expect((again!.data as ScaleDecided).decisionId).to.equal('gpt2-g0-cold-start');
     });
 
     it('placement-failed ends the pending cold start; the next request tries again from the new generation', async () => {
       const { cluster, fn } = setup();
-      await fn.onEvent(received(cluster, MODELS.gpt2), h.ctx);
+      await fn.onEvent(await received(cluster, MODELS.gpt2), h.ctx);
       // What reconfigure does with an unplaceable decision: accept it (generation 0 → 1), give up.
-      expect(cluster.beginDecision('gpt2', 'gpt2-g0-cold-start', 0)).to.equal(true);
-      cluster.endRollout('gpt2', 'gpt2-g0-cold-start');
+      expect(await cluster.beginDecision('gpt2', 'gpt2-g0-cold-start', 0)).to.equal(true);
+      await cluster.endRollout('gpt2', 'gpt2-g0-cold-start');
       expect(await fn.onEvent(failed('gpt2', MODELS.gpt2, 'gpt2-g0-cold-start', '1g.5gb'), h.ctx)).to.equal(undefined);
-      const again = await fn.onEvent(received(cluster, MODELS.gpt2, 'req-2'), h.ctx);
+      const again = await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-2'), h.ctx);
       expect(again!.data).to.deep.include({ decisionId: 'gpt2-g1-cold-start', fromGeneration: 1 });
     });
 
     it('forgets a pending cold start whose outcome never came (dead-lettered) after pendingTimeoutSec', async () => {
       const { cluster, fn } = setup();
-      const first = await fn.onEvent(received(cluster, MODELS.gpt2), h.ctx);
+      const first = await fn.onEvent(await received(cluster, MODELS.gpt2), h.ctx);
       expect(first!.data).to.deep.include({ decisionId: 'gpt2-g0-cold-start' });
-      expect(await fn.onEvent(received(cluster, MODELS.gpt2, 'req-2'), h.ctx), 'still pending').to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-2'), h.ctx), 'still pending').to.equal(undefined);
       h.clock.advance(CONFIG.ssis.scaler.pendingTimeoutSec * 1000);
-      const retried = await fn.onEvent(received(cluster, MODELS.gpt2, 'req-3'), h.ctx);
+      const retried = await fn.onEvent(await received(cluster, MODELS.gpt2, 'req-3'), h.ctx);
       expect(retried!.data).to.deep.include({ decisionId: 'gpt2-g0-cold-start', fromGeneration: 0 });
     });
 
     it('decides nothing while a rollout is under way or when the service has replicas', async () => {
       const { cluster, fn } = setup();
-      cluster.ensureService('gpt2', MODELS.gpt2);
-      cluster.beginDecision('gpt2', 'gpt2-g0-cold-start', 0);
-      expect(await fn.onEvent(received(cluster, MODELS.gpt2), h.ctx), 'rollout under way').to.equal(undefined);
-      cluster.endRollout('gpt2', 'gpt2-g0-cold-start');
+      await cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.beginDecision('gpt2', 'gpt2-g0-cold-start', 0);
+      expect(await fn.onEvent(await received(cluster, MODELS.gpt2), h.ctx), 'rollout under way').to.equal(undefined);
+      await cluster.endRollout('gpt2', 'gpt2-g0-cold-start');
 
       await deploy(cluster, 'llama321binstruct', MODELS.llama1b, '1g.5gb', 1);
-      expect(await fn.onEvent(received(cluster, MODELS.llama1b), h.ctx), 'has capacity').to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.llama1b), h.ctx), 'has capacity').to.equal(undefined);
     });
 
     it('ignores request-received for a service that does not exist (replayed after deletion) or a model not in the catalog', async () => {
       const { cluster, fn } = setup();
-      const ev = received(cluster, MODELS.gpt2);
+      const ev = await received(cluster, MODELS.gpt2);
       const ghost = eventOf(REQUEST_RECEIVED, { ...ev.data, service: 'ghost' }, INGRESS, h);
       expect(await fn.onEvent(ghost, h.ctx)).to.equal(undefined);
-      cluster.ensureService('unknownmodel', 'acme/unknown-model');
+      await cluster.ensureService('unknownmodel', 'acme/unknown-model');
       const unknown = eventOf(REQUEST_RECEIVED, { ...ev.data, service: 'unknownmodel', modelId: 'acme/unknown-model' }, INGRESS, h);
       expect(await fn.onEvent(unknown, h.ctx)).to.equal(undefined);
     });
@@ -201,19 +201,19 @@ describe('functions/request dispatch stage', () => {
   describe('models no GPU model of the cluster can hold', () => {
     it('sets Unschedulable for granite-13b on an A30-only cluster (no perf data, 24 GB) and decides nothing', async () => {
       const { cluster, fn } = setup({ gpus: 2, gpuModel: 'A30-24GB' });
-      expect(await fn.onEvent(received(cluster, MODELS.granite), h.ctx)).to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.granite), h.ctx)).to.equal(undefined);
       const condition = service(cluster, 'granite13binstructv2').condition;
       expect(condition).to.include({ ready: false, reason: 'Unschedulable' });
       expect(condition.message).to.match(/^ibm-granite\/granite-13b-instruct-v2 needs \d+\.\d GiB; no GPU model in the cluster can hold it$/);
       // Nothing is pending: every later request re-checks (and still finds nothing).
-      expect(await fn.onEvent(received(cluster, MODELS.granite, 'req-2'), h.ctx)).to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, MODELS.granite, 'req-2'), h.ctx)).to.equal(undefined);
       expect(service(cluster, 'granite13binstructv2').rollout).to.equal(null);
     });
 
     it('sets Unschedulable for a model larger than any A100-40GB slice or the whole GPU', async () => {
       const huge = { ...spec(MODELS.granite), modelId: 'acme/huge-70b', weightsGiB: 140 };
       const { cluster, fn } = setup({ catalog: catalogWith(huge) });
-      expect(await fn.onEvent(received(cluster, 'acme/huge-70b'), h.ctx)).to.equal(undefined);
+      expect(await fn.onEvent(await received(cluster, 'acme/huge-70b'), h.ctx)).to.equal(undefined);
       expect(service(cluster, 'huge70b').condition).to.deep.include({ ready: false, reason: 'Unschedulable' });
       expect(service(cluster, 'huge70b').condition.message).to.include('acme/huge-70b needs');
     });

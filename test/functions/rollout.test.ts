@@ -97,7 +97,7 @@ describe('functions/rollout', () => {
   };
 
   it('cold start: starts the replica, routes 100 % to the new revision only once it is ready, emits rollout-completed', async () => {
-    cluster.ensureService('gpt2', MODELS.gpt2);
+    await cluster.ensureService('gpt2', MODELS.gpt2);
     const rc = await reconfigured('cold-start', 0, '1g.5gb', 1, { profile: null, replicas: 0 });
     const { fn, calls } = rollout();
     const ev = await fn.onEvent(rc, h.ctx);
@@ -212,7 +212,7 @@ describe('functions/rollout', () => {
   });
 
   it('a re-delivered slice-reconfigured after completion is a no-op', async () => {
-    cluster.ensureService('gpt2', MODELS.gpt2);
+    await cluster.ensureService('gpt2', MODELS.gpt2);
     const rc = await reconfigured('cold-start', 0, '1g.5gb', 1, { profile: null, replicas: 0 });
     await rollout().fn.onEvent(rc, h.ctx);
     const before = service(cluster, 'gpt2');

@@ -295,7 +295,7 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
     });
 
     it('dispatch over HTTP: request-received → 200 with the cold-start scale-decided; again while pending → 204', async () => {
-      cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
       const ev = createEvent(REQUEST_RECEIVED, {
         requestId: 'r1', service: 'gpt2', modelId: MODELS.gpt2, api: 'ssis', serviceClass: 'default', inputTokens: 3, maxNewTokens: 20, sloMs: null, envKeys: ['MODEL_ID'], receivedAt: iso(T0),
       } satisfies RequestReceived, { source: '/ssis/functions/request', clock: rh.clock, ids: rh.inputIds });
@@ -313,7 +313,7 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
       const answer = call(reqUrl, inference('hi'));
       // Held once request-received is out; then the placement fails (what reconfigure reports).
       await until('request-received', () => (rh.publisher.events.length > 0 ? true : undefined));
-      cluster.setCondition('gpt2', { ready: false, reason: 'Unschedulable', message: 'no 1g.5gb fits' });
+      await cluster.setCondition('gpt2', { ready: false, reason: 'Unschedulable', message: 'no 1g.5gb fits' });
       const r = await answer;
       expect(r.status).to.equal(503);
       expect(r.headers['retry-after']).to.equal(String(CONFIG.ssis.ingress.retryAfterSec));

@@ -68,7 +68,7 @@ describe('functions/sample', () => {
       cluster = newCluster(2);
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 2);
       await deploy(cluster, 'llama321binstruct', MODELS.llama1b, '1g.5gb', 1);
-      cluster.ensureService('mistral7bv01', MODELS.mistral); // no replica, nothing under way: not sampled
+      await cluster.ensureService('mistral7bv01', MODELS.mistral); // no replica, nothing under way: not sampled
 
       const [tpot, waiting] = rulesFor(CONFIG.autoscaler, 'gpt2');
       const lq = loadQueries('gpt2', WINDOW);
@@ -130,9 +130,9 @@ describe('functions/sample', () => {
 
     it('samples a service whose first rollout is under way (no replica yet) and skips services at zero', async () => {
       cluster = newCluster(1);
-      cluster.ensureService('gpt2', MODELS.gpt2);
-      cluster.ensureService('granite13binstructv2', MODELS.granite);
-      cluster.beginDecision('granite13binstructv2', 'granite13binstructv2-g0-cold-start', 0);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.ensureService('granite13binstructv2', MODELS.granite);
+      await cluster.beginDecision('granite13binstructv2', 'granite13binstructv2-g0-cold-start', 0);
       const metrics = new CannedMetrics();
       await build(metrics).onEvent(tick(), h.ctx);
       const [granite, ...rest] = sampled();
@@ -144,7 +144,7 @@ describe('functions/sample', () => {
 
     it('with no active service it still refreshes and publishes nothing', async () => {
       cluster = newCluster(1);
-      cluster.ensureService('gpt2', MODELS.gpt2);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
       const metrics = new CannedMetrics();
       expect(await build(metrics).onEvent(tick(), h.ctx)).to.equal(undefined);
       expect(metrics.refreshed).to.deep.equal([T0]);

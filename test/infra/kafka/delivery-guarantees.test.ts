@@ -52,8 +52,8 @@ function chainDecision(i: number): SsisEvent<ScaleDecided> {
 function spyApplied(cluster: SimulatedCluster): string[] {
   const applied: string[] = [];
   const begin = cluster.beginDecision.bind(cluster);
-  cluster.beginDecision = (service, decisionId, fromGeneration) => {
-    const ok = begin(service, decisionId, fromGeneration);
+  cluster.beginDecision = async (service, decisionId, fromGeneration) => {
+    const ok = await begin(service, decisionId, fromGeneration);
     if (ok) applied.push(decisionId);
     return ok;
   };
@@ -119,7 +119,7 @@ describe('kafka broker mode: delivery guarantees on a real Kafka', function () {
 
   it('resumes from committed offsets after a dispatcher is killed mid-batch, applying no decision twice', async () => {
     const cluster = newCluster(4);
-    cluster.ensureService('gpt2', 'openai-community/gpt2');
+    await cluster.ensureService('gpt2', 'openai-community/gpt2');
     const applied = spyApplied(cluster);
     const fn = await functionServer(buildReconfigureFunction({ cluster, clock: { nowMs: () => Date.now() }, ids: { next: () => crypto.randomUUID() } }), 40);
     const suffix = `-kill-${Math.random().toString(36).slice(2, 8)}`;
@@ -167,7 +167,7 @@ describe('kafka broker mode: delivery guarantees on a real Kafka', function () {
 
   it('dead-letters a schema-invalid event refused by the function (400) at once, and the rest keeps flowing', async () => {
     const cluster = newCluster(2);
-    cluster.ensureService('gpt2', 'openai-community/gpt2');
+    await cluster.ensureService('gpt2', 'openai-community/gpt2');
     const applied = spyApplied(cluster);
     const fn = await functionServer(buildReconfigureFunction({ cluster, clock: { nowMs: () => Date.now() }, ids: { next: () => crypto.randomUUID() } }));
     const names = isolatedNames(manifests);
