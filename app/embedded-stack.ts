@@ -25,6 +25,7 @@ import { EmbeddedBroker } from '../infra/broker/embedded-broker';
 import { fileEventLog, type LoggedEvent } from '../infra/broker/event-log';
 import { runPingSource, type PingSourceRunner } from '../infra/broker/ping-source';
 import { SimulatedCluster } from '../infra/cluster/simulated';
+import type { ClusterPort } from '../core/ports/cluster';
 import { configurationFrom, type SsisConfiguration } from '../infra/config/from-configmaps';
 import { KafkaBroker } from '../infra/kafka/kafka-broker';
 import type { KafkaNames } from '../infra/kafka/names';
@@ -66,6 +67,16 @@ export interface StackOptions {
   readonly kafka?: { readonly brokers: readonly string[]; readonly names?: KafkaNames; readonly tuning?: Partial<KafkaTuning> };
   /** Where the sample function reads metrics (app/stack-metrics.ts); default `direct`, the in-process scrape. */
   readonly metrics?: MetricsMode;
+  /**
+   * The cluster the functions act on; default the simulated cluster. The local control plane
+   * mode (app/kube-stack.ts) passes the Kubernetes adapter here.
+   */
+  readonly cluster?: (configuration: SsisConfiguration, logger: Logger) => Promise<StackCluster>;
+}
+
+/** A cluster adapter the stack can stop with itself. */
+export interface StackCluster extends ClusterPort {
+  shutdown(): Promise<void>;
 }
 
 /** What the stack needs from its broker, embedded or Kafka. */
@@ -82,7 +93,7 @@ export interface RunningStack {
   readonly ingressUrl: string;
   readonly brokerUrl: string;
   readonly functionUrls: Readonly<Record<string, string>>;
-  readonly cluster: SimulatedCluster;
+  readonly cluster: StackCluster;
   readonly broker: StackBroker;
   /** `embedded`, or the kafka:// bootstrap servers. */
   readonly brokerMode: string;
@@ -117,14 +128,16 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
   const { ssis, catalog } = configuration;
   const nodes = opts.nodes ?? (ssis.cluster.nodes.length > 0 ? ssis.cluster.nodes : DEFAULT_NODES);
 
-  const cluster = new SimulatedCluster({
-    namespace: ssis.namespace,
-    nodes,
-    catalog,
-    loadTimeScale: opts.loadTimeScale ?? ssis.cluster.loadTimeScale,
-    logger: logger.child({ component: 'cluster' }),
-    ...(opts.random ? { random: opts.random } : {}),
-  });
+  const cluster: StackCluster = opts.cluster
+    ? await opts.cluster(configuration, logger.child({ component: 'cluster' }))
+    : new SimulatedCluster({
+        namespace: ssis.namespace,
+        nodes,
+        catalog,
+        loadTimeScale: opts.loadTimeScale ?? ssis.cluster.loadTimeScale,
+        logger: logger.child({ component: 'cluster' }),
+        ...(opts.random ? { random: opts.random } : {}),
+      });
 
   const functionUrls: Record<string, string> = {};
   const resolve = (d: Destination): string | undefined => {

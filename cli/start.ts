@@ -5,6 +5,8 @@ import type { SimulatedNodeConfig } from '../core/config/ssis-config';
 import { SsisError } from '../core/errors';
 import { startEmbeddedStack } from '../app/embedded-stack';
 import { parseMetricsMode } from '../app/stack-metrics';
+import { kubeCluster } from '../app/kube-stack';
+import type { LocalControlPlane } from '../infra/kubernetes/local-control-plane';
 import { parseKafkaUrl } from '../infra/kafka/names';
 import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
 import { PROJECT_ROOT } from '../infra/project-root';
@@ -29,7 +31,17 @@ Options:
   --metrics <mode>      where the sample function reads metrics (default: $SSIS_METRICS or direct):
                         direct = scrape the replicas, PromQL in-process; prometheus = start a
                         local Prometheus (/usr/bin/prometheus) scraping them; http://… = a running one
+  --kube                the functions drive a real local kube-apiserver instead of the simulated
+                        cluster (README "Local control plane"): etcd, kube-apiserver,
+                        kube-scheduler and KWOK GPU nodes, with stand-ins for the GPU operator's
+                        mig-manager and Knative Serving; prints the kubeconfig for kubectl
 `;
+
+/** KWOK nodes of the --kube mode: a Kubernetes node holds GPUs of one product. */
+const KUBE_DEFAULT_NODES: SimulatedNodeConfig[] = [
+  { name: 'node-a', gpus: [{ model: 'A100-SXM4-40GB', count: 2 }] },
+  { name: 'node-b', gpus: [{ model: 'A100-SXM4-40GB', count: 2 }] },
+];
 
 export function parseNodes(spec: string): SimulatedNodeConfig[] {
   return spec.split(';').filter((s) => s.trim() !== '').map((part, i) => {
@@ -50,7 +62,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     args: [...argv],
     options: {
       port: { type: 'string' }, host: { type: 'string' }, nodes: { type: 'string' }, 'sample-every': { type: 'string' },
-      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, metrics: { type: 'string' }, help: { type: 'boolean' },
+      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, metrics: { type: 'string' }, kube: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -76,17 +88,20 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     sampleEverySec,
     ...(nodeSpec ? { nodes: parseNodes(nodeSpec) } : {}),
     ...(kafka ? { kafka } : {}),
+    ...(values.kube ? { cluster: kubeCluster({ nodes: nodeSpec ? parseNodes(nodeSpec) : KUBE_DEFAULT_NODES }) } : {}),
     metrics: parseMetricsMode(values.metrics ?? process.env['SSIS_METRICS'] ?? 'direct', values.metrics ? '--metrics' : 'SSIS_METRICS'),
   });
 
   const gpus = stack.cluster.gpus();
+  const kubeconfig = 'plane' in stack.cluster ? (stack.cluster.plane as LocalControlPlane).kubeconfigPath : undefined;
   const lines = [
     '',
-    `SSIS is running (${kafka ? `Kafka broker at ${stack.brokerMode}` : 'embedded: in-memory broker'}, simulated MIG cluster, emulated inference servers)`,
+    `SSIS is running (${kafka ? `Kafka broker at ${stack.brokerMode}` : 'embedded: in-memory broker'}, ${values.kube ? 'local kube-apiserver with KWOK GPU nodes' : 'simulated MIG cluster'}, emulated inference servers)`,
     `  ingress     ${stack.ingressUrl}   (SSIS body on POST /, OpenAI on /v1/completions, /v1/chat/completions)`,
     `  broker      ${stack.brokerUrl}   (Trigger routing from knative/, metrics on /metrics)`,
     ...Object.entries(stack.functionUrls).filter(([n]) => n !== 'request').map(([n, u]) => `  ${n.padEnd(11)} ${u}`),
     `  cluster     ${gpus.length} GPUs: ${[...new Set(gpus.map((g) => g.node))].map((n) => `${n} (${gpus.filter((g) => g.node === n).map((g) => g.model).join(', ')})`).join('; ')}`,
+    ...(kubeconfig ? [`  kubectl     kubectl --kubeconfig ${kubeconfig} get ksvc,revisions,nodes -A -L nvidia.com/mig.config`] : []),
     `  models      ${[...stack.configuration.catalog.keys()].join(', ')}`,
     `  events      ${stack.eventLogPath}   (npx ssis events${kafka ? `; the topic: npx ssis events --broker ${stack.brokerMode}` : ''})`,
     `  sampling    every ${sampleEverySec}s, metrics ${stack.metricsMode === 'direct' ? 'scraped in-process' : `from Prometheus at ${stack.metricsMode}`}`,

@@ -19,6 +19,7 @@ export const ERROR_CATALOG = {
   SSIS_UNKNOWN_MODEL: { httpStatus: 404, retriable: false, summary: 'The requested model is not in the model catalog.' },
   SSIS_GEOMETRY_VIOLATION: { httpStatus: 400, retriable: false, summary: 'A MIG layout breaks the GPU geometry (overlapping slots, unknown profile, start not allowed).' },
   SSIS_PLACEMENT_INFEASIBLE: { httpStatus: 409, retriable: false, summary: 'No GPU can host the requested slice; the demand is reported unmet, never dropped.' },
+  SSIS_REPARTITION_FAILED: { httpStatus: 409, retriable: false, summary: 'A node could not be repartitioned: the GPU operator\'s mig-manager reported `nvidia.com/mig.config.state=failed`, or no success within the bound; the decision ends with placement-failed.' },
   SSIS_STALE_DECISION: { httpStatus: 409, retriable: false, summary: 'A decision was computed from an older generation of the service and is ignored.' },
   SSIS_CAPACITY_TIMEOUT: { httpStatus: 503, retriable: true, summary: 'A request waited for its model to get capacity longer than the configured bound.' },
   SSIS_CAPACITY_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'A request got no capacity because its model could not be placed; capacity may free up, so the client retries after `Retry-After`.' },

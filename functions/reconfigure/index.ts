@@ -214,7 +214,12 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       moves = renamed.refs;
       const rename = (owner: string | null): string | null => (owner === null ? null : (renamed.ids.get(owner) ?? owner));
       const targets = plan.gpus.filter((g) => plan.changed.includes(`${g.node}/gpu${g.index}`)).map((g) => ({ ...g, instances: g.instances.map((i) => ({ ...i, owner: rename(i.owner) })) }));
-      await cluster.applyGpuLayouts(targets);
+      try {
+        await cluster.applyGpuLayouts(targets);
+      } catch (err) {
+        // A node the operator could not repartition (mig.config.state=failed) ends the decision, reported.
+        return fail(err instanceof Error ? err.message : String(err));
+      }
       after = cluster.gpus();
       if (!sameRevision) {
         // The decided batch size goes with the revision, as vLLM's --max-num-seqs goes with a Knative revision's args.

@@ -8,9 +8,17 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { systemClock } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
-import { configurationFrom } from '../../infra/config/from-configmaps';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../../core/common/ports';
+import { configurationFrom, type SsisConfiguration } from '../../infra/config/from-configmaps';
+import { KubernetesCluster } from '../../infra/kubernetes/cluster-port';
+import { createPrometheusSource } from '../../infra/prometheus/http-source';
 import { createJsonLogger, type LogLevel } from '../../infra/logging/json-logger';
 import { buildEvaluateFunction } from '../evaluate/index';
+import { buildReconfigureFunction } from '../reconfigure/index';
+import { buildRequestFunction } from '../request/index';
+import { buildRolloutFunction } from '../rollout/index';
+import { buildSampleFunction } from '../sample/index';
 import type { SsisFunction } from './function';
 import { httpPublisher } from '../../infra/http/event-publisher';
 import { createFunctionApp, createFunctionRegistry } from './server';
@@ -29,40 +37,54 @@ function readConfigMaps(dir: string): Map<string, Record<string, string>> {
   return maps;
 }
 
-function build(name: string, configDir: string): SsisFunction {
+const FUNCTIONS = ['request', 'sample', 'evaluate', 'reconfigure', 'rollout'];
+
+/** Kubernetes credentials: KUBECONFIG or ~/.kube/config when set, else the pod's ServiceAccount. */
+async function connectCluster(configuration: SsisConfiguration, env: NodeJS.ProcessEnv, logger: Logger): Promise<KubernetesCluster> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return KubernetesCluster.connect({ kubeConfig, namespace: env['SSIS_MODELS_NAMESPACE'] ?? configuration.ssis.namespace, catalog: configuration.catalog, logger });
+}
+
+async function build(name: string, configDir: string, env: NodeJS.ProcessEnv, logger: Logger): Promise<SsisFunction> {
+  if (!FUNCTIONS.includes(name)) {
+    throw new SsisError('SSIS_INVALID_CONFIG', `FUNCTION must be one of ${FUNCTIONS.join(', ')}; got "${name}"`, { issues: [{ field: 'FUNCTION', message: 'unknown function' }] });
+  }
   const configuration = configurationFrom(readConfigMaps(configDir));
   const ids = { next: () => crypto.randomUUID() };
+  const clock = systemClock;
+  const { catalog, ssis: config } = configuration;
+  if (name === 'evaluate') return buildEvaluateFunction({ catalog, autoscalerConfig: () => configuration.autoscaler, config, clock, ids });
+  const cluster = await connectCluster(configuration, env, logger);
   switch (name) {
-    case 'evaluate':
-      return buildEvaluateFunction({ catalog: configuration.catalog, autoscalerConfig: () => configuration.autoscaler, config: configuration.ssis, clock: systemClock, ids });
     case 'request':
-    case 'sample':
+      return buildRequestFunction({ cluster, catalog, config, clock, ids });
+    case 'sample': {
+      const prometheusUrl = env['SSIS_PROMETHEUS_URL'];
+      if (!prometheusUrl) throw new SsisError('SSIS_INVALID_CONFIG', 'SSIS_PROMETHEUS_URL (the Prometheus that scrapes the engines) is not set', { issues: [{ field: 'SSIS_PROMETHEUS_URL', message: 'is required for FUNCTION=sample' }] });
+      return buildSampleFunction({ cluster, catalog, autoscalerConfig: () => configuration.autoscaler, config, metrics: createPrometheusSource({ url: prometheusUrl }), clock, ids });
+    }
     case 'reconfigure':
-    case 'rollout':
-      // These act on the cluster through the ClusterPort; its Kubernetes adapter (Knative Serving
-      // + GPU operator labels) is not part of this build yet: only the embedded stack runs them.
-      throw new SsisError('SSIS_INVALID_CONFIG', `FUNCTION=${name} needs the Kubernetes cluster adapter, which this build does not include yet; run it in the embedded stack (npm start)`);
+      return buildReconfigureFunction({ cluster, clock, ids });
     default:
-      throw new SsisError('SSIS_INVALID_CONFIG', `FUNCTION must be one of request, sample, evaluate, reconfigure, rollout; got "${name}"`, { issues: [{ field: 'FUNCTION', message: 'unknown function' }] });
+      return buildRolloutFunction({ cluster, clock, ids });
   }
 }
 
-export function main(env: NodeJS.ProcessEnv = process.env): void {
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const name = env['FUNCTION'] ?? '';
   const logger = createJsonLogger({ level: (env['SSIS_LOG_LEVEL'] ?? 'info') as LogLevel, base: { function: name, revision: env['K_REVISION'] } });
   const sink = env['K_SINK'];
   if (!sink) throw new SsisError('SSIS_INVALID_CONFIG', 'K_SINK (the broker ingress URL) is not set', { issues: [{ field: 'K_SINK', message: 'is required' }] });
-  const fn = build(name, env['SSIS_CONFIG_DIR'] ?? '/etc/ssis');
+  const fn = await build(name, env['SSIS_CONFIG_DIR'] ?? '/etc/ssis', env, logger);
   const app = createFunctionApp(fn, { logger, publisher: httpPublisher(sink), registry: createFunctionRegistry(fn.name) });
   const port = Number(env['PORT'] ?? 8080);
   createServer(app).listen(port, () => logger.info({ port }, `function ${fn.name} listening`));
 }
 
 if (require.main === module) {
-  try {
-    main();
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
-  }
+  });
 }

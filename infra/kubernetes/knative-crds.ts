@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { PROJECT_ROOT } from '../project-root';
 import { isApiStatus } from './api-status';
@@ -70,8 +70,29 @@ export async function installCrds(kc: KubeConfig, crds: readonly V1CustomResourc
     for (const name of [...pending]) {
       if (established(await api.readCustomResourceDefinition({ name }))) pending.delete(name);
     }
-    if (pending.size === 0) return;
+    if (pending.size === 0) break;
     if (Date.now() > deadline) throw new Error(`CRDs not Established after ${timeoutMs} ms: ${[...pending].join(', ')}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+  await waitForCrdStorage(kc, crds, deadline);
+}
+
+/**
+ * Established is not yet servable: until a new resource's watch cache has initialised, lists
+ * answer 429 "storage is (re)initializing". Lists each resource until it answers.
+ */
+async function waitForCrdStorage(kc: KubeConfig, crds: readonly V1CustomResourceDefinition[], deadline: number): Promise<void> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  for (const crd of crds) {
+    const version = crd.spec.versions.find((v) => v.storage)?.name ?? crd.spec.versions[0]?.name ?? 'v1';
+    for (;;) {
+      try {
+        await custom.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
+        break;
+      } catch (err) {
+        if (!isApiStatus(err, 429) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 }

@@ -19,6 +19,7 @@ describe('local control plane: knative/ against a real kube-apiserver', function
     plane = await sharedControlPlane();
     // Namespaced objects of a server dry run need their namespace to exist for real.
     await ensureNamespace(plane.kubeConfig(), 'ssis');
+    await ensureNamespace(plane.kubeConfig(), 'gpu-operator');
   });
 
   it('serves every Knative CRD of shared/reference/knative-crds, Established, webhook conversion replaced by None', async () => {

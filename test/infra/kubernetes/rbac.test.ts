@@ -36,6 +36,7 @@ describe('local control plane: knative/rbac.yaml enforced by kube-apiserver', fu
     plane = await sharedControlPlane();
     admin = plane.kubeConfig();
     await ensureNamespace(admin, 'ssis');
+    await ensureNamespace(admin, 'gpu-operator');
     const applied = kubectl(plane, ['apply', '-f', 'knative/rbac.yaml']);
     expect(applied.status, applied.stderr).to.equal(0);
 
@@ -83,6 +84,20 @@ describe('local control plane: knative/rbac.yaml enforced by kube-apiserver', fu
     expect(await refusal(() => custom.deleteNamespacedCustomObject({ ...TRIGGERS, namespace: 'ssis', name: 'ssis-evaluate' })), 'delete a Trigger (routing is read-only)').to.equal(403);
     // The Secret is still there: the refusal came from authorization, not from a missing object.
     expect((await admin.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: MODELS, name: 'hf-token' })).metadata?.name).to.equal('hf-token');
+  });
+
+  it('allows the service records in ssis and the one mig-parted ConfigMap of the GPU operator, nothing more', async () => {
+    const core = controller.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: 'ssis', body: { metadata: { name: 'ssis-service-rbac-probe' }, data: { modelId: 'x' } } });
+    const record = await core.readNamespacedConfigMap({ namespace: 'ssis', name: 'ssis-service-rbac-probe' });
+    await core.replaceNamespacedConfigMap({ namespace: 'ssis', name: 'ssis-service-rbac-probe', body: { ...record, data: { modelId: 'y' } } });
+    expect(await refusal(() => core.deleteNamespacedConfigMap({ namespace: 'ssis', name: 'ssis-service-rbac-probe' })), 'delete a record').to.equal(403);
+    await core.createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'ssis-mig-parted-config' }, data: { 'config.yaml': 'version: v1' } } });
+    const migConfig = await core.readNamespacedConfigMap({ namespace: 'gpu-operator', name: 'ssis-mig-parted-config' });
+    await core.replaceNamespacedConfigMap({ namespace: 'gpu-operator', name: 'ssis-mig-parted-config', body: { ...migConfig, data: { 'config.yaml': 'version: v1\nmig-configs: {}' } } });
+    await admin.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'default-mig-parted-config' }, data: {} } });
+    expect(await refusal(() => core.readNamespacedConfigMap({ namespace: 'gpu-operator', name: 'default-mig-parted-config' })), "read the operator's other ConfigMaps").to.equal(403);
+    expect(await refusal(() => core.listNamespacedConfigMap({ namespace: 'gpu-operator' })), 'list the operator namespace').to.equal(403);
   });
 
   it('refuses an unknown token with 401', async () => {

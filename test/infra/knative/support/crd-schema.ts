@@ -107,48 +107,48 @@ function coreKind(properties: JsonObject, required: string[] = []): JsonObject {
 
 const STRING_LIST = { type: 'array', items: { type: 'string' } };
 
+const RBAC_ROLE = coreKind({
+  rules: {
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['verbs'],
+      properties: { apiGroups: STRING_LIST, resources: STRING_LIST, resourceNames: STRING_LIST, nonResourceURLs: STRING_LIST, verbs: STRING_LIST },
+    },
+  },
+});
+
+const RBAC_BINDING = coreKind(
+  {
+    roleRef: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['apiGroup', 'kind', 'name'],
+      properties: { apiGroup: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' } },
+    },
+    subjects: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kind', 'name'],
+        properties: { apiGroup: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, namespace: { type: 'string' } },
+      },
+    },
+  },
+  ['roleRef'],
+);
+
 /** Core kinds have no CRD; these cover the fields knative/ uses, strictly. Keyed by apiVersion/kind. */
 export const CORE_KIND_SCHEMAS: ReadonlyMap<string, JsonObject> = new Map([
   ['v1/Namespace', coreKind({})],
   ['v1/ServiceAccount', coreKind({ automountServiceAccountToken: { type: 'boolean' } })],
   ['v1/ConfigMap', coreKind({ data: STRING_MAP, binaryData: STRING_MAP, immutable: { type: 'boolean' } })],
-  [
-    'rbac.authorization.k8s.io/v1/ClusterRole',
-    coreKind({
-      rules: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['verbs'],
-          properties: { apiGroups: STRING_LIST, resources: STRING_LIST, resourceNames: STRING_LIST, nonResourceURLs: STRING_LIST, verbs: STRING_LIST },
-        },
-      },
-    }),
-  ],
-  [
-    'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
-    coreKind(
-      {
-        roleRef: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['apiGroup', 'kind', 'name'],
-          properties: { apiGroup: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' } },
-        },
-        subjects: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['kind', 'name'],
-            properties: { apiGroup: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, namespace: { type: 'string' } },
-          },
-        },
-      },
-      ['roleRef'],
-    ),
-  ],
+  ['rbac.authorization.k8s.io/v1/ClusterRole', RBAC_ROLE],
+  ['rbac.authorization.k8s.io/v1/Role', RBAC_ROLE],
+  ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', RBAC_BINDING],
+  ['rbac.authorization.k8s.io/v1/RoleBinding', RBAC_BINDING],
 ]);
 
 /** Validates Kubernetes objects against the CRDs (for custom kinds) or the core schemas above. */

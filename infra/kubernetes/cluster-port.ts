@@ -1,0 +1,464 @@
+/**
+ * The cluster port on Kubernetes (@kubernetes/client-node): Knative Serving for the model
+ * services, the GPU operator's node labels for MIG. contract.ts says what maps to what. Reads
+ * answer from watch caches (nodes, service records, Knative Services, Revisions, Pods); writes go
+ * to the API server with optimistic concurrency (a 409 is re-read and retried), and the same
+ * write twice changes nothing.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1ConfigMap,
+  type V1Node, type V1Pod,
+} from '@kubernetes/client-node';
+import type { ModelCatalog } from '../../core/catalog/model-catalog';
+import type { Logger } from '../../core/common/ports';
+import { silentLogger } from '../../core/common/ports';
+import { SsisError } from '../../core/errors';
+import type { GpuState } from '../../core/mig/layout';
+import type {
+  ClusterPort, ReadyOutcome, ReplicaPhase, ReplicaView, RevisionView, RouteLease, ScrapeTarget, ServiceCondition, ServiceView, TrafficTarget,
+} from '../../core/ports/cluster';
+import { isApiStatus } from './api-status';
+import { withConflictRetry } from './conflict-retry';
+import {
+  ENGINE_PORT, KNATIVE_GROUP, KNATIVE_REVISION_LABEL, KNATIVE_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REPLICA_ANNOTATIONS, SSIS_REVISION_LABEL,
+  STAND_IN_ENDPOINT_ANNOTATION, serviceRecordName,
+} from './contract';
+import { MigRepartitioner, type RepartitionOptions } from './mig-repartition';
+import { nodeGpus } from './node-gpus';
+import { DEFAULT_ENGINE, replicaTemplate, type EngineImage } from './replica-template';
+import { NO_CAPACITY, configMapFromRecord, recordFromConfigMap, type ServiceRecord } from './service-record';
+import { WatchCache } from './watch-cache';
+
+/** A Knative Service or Revision as far as SSIS reads it. */
+export interface KnativeObject extends KubernetesObject {
+  spec?: { template?: Record<string, unknown>; traffic?: { revisionName?: string; latestRevision?: boolean; percent?: number }[] } & Record<string, unknown>;
+  status?: { url?: string; address?: { url?: string }; conditions?: { type: string; status: string; reason?: string; message?: string }[] } & Record<string, unknown>;
+}
+
+export interface KubernetesClusterOptions {
+  readonly kubeConfig: KubeConfig;
+  /** The models namespace: Knative Services and service records live here. */
+  readonly namespace: string;
+  readonly catalog: ModelCatalog;
+  readonly engine?: EngineImage;
+  readonly logger?: Logger;
+  /** Longest wait for a replica's Revision to turn Ready (image pull + model load); default 15 min. */
+  readonly replicaReadyTimeoutMs?: number;
+  readonly repartition?: RepartitionOptions;
+  /** Runs after the watches stop, for what was started along with the adapter (stand-ins, a local plane). */
+  readonly onShutdown?: () => Promise<void>;
+}
+
+const MANAGED = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+const DEFAULT_REPLICA_READY_TIMEOUT_MS = 15 * 60_000;
+
+function readyCondition(obj: KnativeObject | undefined): { status: string; reason?: string; message?: string } | undefined {
+  return obj?.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+export class KubernetesCluster implements ClusterPort {
+  readonly namespace: string;
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly logger: Logger;
+  private readonly changes = new EventEmitter();
+  private readonly nodes: WatchCacheOf<V1Node>;
+  private readonly records: WatchCacheOf<V1ConfigMap>;
+  private readonly ksvcs: WatchCacheOf<KnativeObject>;
+  private readonly revisions: WatchCacheOf<KnativeObject>;
+  private readonly pods: WatchCacheOf<V1Pod>;
+  private readonly repartitioner: MigRepartitioner;
+  private readonly reportedDisagreements = new Map<string, string>();
+  /** Template changes of one Knative Service are made one at a time: each must become its own Revision. */
+  private readonly templateLocks = new Map<string, Promise<unknown>>();
+
+  private constructor(private readonly opts: KubernetesClusterOptions, caches: Caches) {
+    this.namespace = opts.namespace;
+    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.logger = opts.logger ?? silentLogger;
+    this.changes.setMaxListeners(0);
+    ({ nodes: this.nodes, records: this.records, ksvcs: this.ksvcs, revisions: this.revisions, pods: this.pods } = caches);
+    this.repartitioner = new MigRepartitioner(opts.kubeConfig, this.nodes, this.changes, this.logger, opts.repartition ?? {});
+  }
+
+  /** Connects and waits for the first list of every watched kind. */
+  static async connect(opts: KubernetesClusterOptions): Promise<KubernetesCluster> {
+    const emitter: { cluster?: KubernetesCluster } = {};
+    const notify = (): void => {
+      emitter.cluster?.changes.emit('change');
+    };
+    const caches = createCaches(opts, notify);
+    const cluster = new KubernetesCluster(opts, caches);
+    emitter.cluster = cluster;
+    await Promise.all(Object.values(caches).map((c: WatchCacheOf<KubernetesObject>) => c.start()));
+    return cluster;
+  }
+
+  /** Stops watching; the cluster's objects stay as they are. */
+  async shutdown(): Promise<void> {
+    await Promise.all([this.nodes, this.records, this.ksvcs, this.revisions, this.pods].map((c) => c.stop()));
+    await this.opts.onShutdown?.();
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────────────────────
+
+  private record(service: string): ServiceRecord | undefined {
+    const cm = this.records.get(serviceRecordName(service));
+    return cm === undefined ? undefined : (recordFromConfigMap(cm) ?? undefined);
+  }
+
+  private replicasOf(revision: string): ReplicaView[] {
+    return this.revisions
+      .list()
+      .filter((r) => r.metadata?.labels?.[SSIS_REVISION_LABEL] === revision)
+      .map((r) => this.replicaView(r, revision))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private replicaView(r: KnativeObject, revision: string): ReplicaView {
+    const a = r.metadata?.annotations ?? {};
+    const id = r.metadata?.name ?? '';
+    const phase: ReplicaPhase = r.metadata?.deletionTimestamp !== undefined ? 'draining' : readyCondition(r)?.status === 'True' ? 'ready' : 'starting';
+    return { id, revision, sliceId: a[REPLICA_ANNOTATIONS.slice] ?? '', node: a[REPLICA_ANNOTATIONS.node] ?? '', gpu: Number(a[REPLICA_ANNOTATIONS.gpu] ?? '0'), phase, url: this.endpointOf(id) };
+  }
+
+  /** Where the replica's engine listens: a stand-in's loopback address, else the pod's IP. */
+  private endpointOf(replica: string): string | null {
+    const pod = this.pods.list().find((p) => p.metadata?.labels?.[KNATIVE_REVISION_LABEL] === replica && p.status?.phase === 'Running');
+    if (pod === undefined) return null;
+    const standIn = pod.metadata?.annotations?.[STAND_IN_ENDPOINT_ANNOTATION];
+    if (standIn !== undefined) return standIn;
+    return pod.status?.podIP ? `http://${pod.status.podIP}:${ENGINE_PORT}` : null;
+  }
+
+  private view(record: ServiceRecord): ServiceView {
+    const revisions: RevisionView[] = record.revisions.map((r) => ({ ...r, replicas: this.replicasOf(r.name) }));
+    return { name: record.name, modelId: record.modelId, generation: record.generation, revisions, traffic: record.traffic, condition: record.condition, rollout: record.rollout };
+  }
+
+  listServices(): readonly ServiceView[] {
+    return this.records
+      .list()
+      .map((cm) => recordFromConfigMap(cm))
+      .filter((r): r is ServiceRecord => r !== null)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((r) => this.view(r));
+  }
+
+  getService(name: string): ServiceView | undefined {
+    const record = this.record(name);
+    return record === undefined ? undefined : this.view(record);
+  }
+
+  gpus(): readonly GpuState[] {
+    const out: GpuState[] = [];
+    const nodes = this.nodes.list().sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
+    for (const node of nodes) {
+      const { gpus, disagreement } = nodeGpus(node);
+      const name = node.metadata?.name ?? '';
+      if (disagreement !== null && this.reportedDisagreements.get(name) !== disagreement) {
+        this.reportedDisagreements.set(name, disagreement);
+        this.logger.warn({ node: name }, disagreement);
+      } else if (disagreement === null) this.reportedDisagreements.delete(name);
+      out.push(...gpus);
+    }
+    return out;
+  }
+
+  acquireRoute(service: string): RouteLease | null {
+    const record = this.record(service);
+    if (record === undefined || !record.traffic.some((t) => t.percent > 0)) return null;
+    const ksvc = this.ksvcs.get(service);
+    const url = ksvc?.status?.address?.url ?? ksvc?.status?.url;
+    if (url === undefined || readyCondition(ksvc)?.status !== 'True') return null;
+    // Knative's activator and queue-proxy pick the replica; the port only knows the Service.
+    return { url, replica: service, release: () => undefined };
+  }
+
+  waitForReady(service: string, timeoutMs: number): Promise<ReadyOutcome> {
+    return this.waitUntil<ReadyOutcome>(timeoutMs, 'timeout', () => {
+      if (this.acquireRoute(service) !== null) return 'ready';
+      return this.record(service)?.condition.reason === 'Unschedulable' ? 'failed' : undefined;
+    });
+  }
+
+  scrapeTargets(): readonly ScrapeTarget[] {
+    const out: ScrapeTarget[] = [];
+    for (const s of this.listServices()) {
+      for (const rev of s.revisions) {
+        for (const r of rev.replicas) {
+          if (r.phase !== 'ready' || r.url === null) continue;
+          out.push({ url: `${r.url}/metrics`, labels: { namespace: this.namespace, service: s.name, revision: rev.name, pod: r.id, node: r.node, gpu: String(r.gpu), profile: rev.profile } });
+        }
+      }
+    }
+    return out;
+  }
+
+  // ── the service record ───────────────────────────────────────────────────────────────────
+
+  /** Read-modify-write of the record with its resourceVersion; `change` returning null writes nothing. */
+  private async updateRecord(service: string, change: (r: ServiceRecord) => ServiceRecord | null): Promise<ServiceRecord | null> {
+    const name = serviceRecordName(service);
+    return withConflictRetry(`record of ${service}`, async () => {
+      const current = await this.core.readNamespacedConfigMap({ name, namespace: this.namespace }).catch((err: unknown) => {
+        if (isApiStatus(err, 404)) throw new SsisError('SSIS_NOT_FOUND', `service ${service} does not exist`);
+        throw err;
+      });
+      this.records.apply(current);
+      const record = recordFromConfigMap(current);
+      if (record === null) throw new SsisError('SSIS_INVALID_CONFIG', `ConfigMap ${name} is not an SSIS service record`, { issues: [{ field: name, message: 'missing labels or modelId' }] });
+      const next = change(record);
+      if (next === null) return null;
+      const written = await this.core.replaceNamespacedConfigMap({ name, namespace: this.namespace, body: configMapFromRecord(this.namespace, next, current.metadata?.resourceVersion) });
+      this.records.apply(written);
+      return next;
+    });
+  }
+
+  async ensureService(name: string, modelId: string): Promise<ServiceView> {
+    const existing = this.record(name);
+    if (existing !== undefined) return this.view(existing);
+    const record: ServiceRecord = { name, modelId, generation: 0, rollout: null, condition: NO_CAPACITY, revisions: [], traffic: [] };
+    try {
+      this.records.apply(await this.core.createNamespacedConfigMap({ namespace: this.namespace, body: configMapFromRecord(this.namespace, record) }));
+    } catch (err) {
+      if (!isApiStatus(err, 409)) throw err;
+      // Another ingress created it first: read what it wrote.
+      this.records.apply(await this.core.readNamespacedConfigMap({ name: serviceRecordName(name), namespace: this.namespace }));
+    }
+    return this.getService(name)!;
+  }
+
+  async beginDecision(service: string, decisionId: string, fromGeneration: number): Promise<boolean> {
+    const accepted = await this.updateRecord(service, (r) => {
+      if (r.generation !== fromGeneration) return null;
+      const condition = r.condition.reason === 'Unschedulable' ? { ready: false, reason: 'Deploying', message: `applying ${decisionId}` } : r.condition;
+      return { ...r, generation: r.generation + 1, rollout: decisionId, condition };
+    });
+    return accepted !== null;
+  }
+
+  async endRollout(service: string, decisionId: string): Promise<void> {
+    await this.updateRecord(service, (r) => (r.rollout === decisionId ? { ...r, rollout: null } : null));
+  }
+
+  async createRevision(service: string, revision: { name: string; profile: string; gpuModel: string; decisionId: string; maxBatchSize?: number }): Promise<void> {
+    await this.updateRecord(service, (r) => (r.revisions.some((x) => x.name === revision.name) ? null : { ...r, revisions: [...r.revisions, { ...revision }] }));
+  }
+
+  async setCondition(service: string, condition: ServiceCondition): Promise<void> {
+    await this.updateRecord(service, (r) => (JSON.stringify(r.condition) === JSON.stringify(condition) ? null : { ...r, condition }));
+  }
+
+  async setTraffic(service: string, traffic: readonly TrafficTarget[]): Promise<void> {
+    const total = traffic.reduce((sum, t) => sum + t.percent, 0);
+    if (traffic.length > 0 && total !== 100) throw new SsisError('SSIS_INVALID_CONFIG', `traffic of ${service} sums to ${total}, must be 100`, { issues: [{ field: 'traffic', message: 'must sum to 100' }] });
+    const record = this.record(service);
+    for (const t of traffic) {
+      if (!record?.revisions.some((r) => r.name === t.revision)) throw new SsisError('SSIS_NOT_FOUND', `traffic names unknown revision ${t.revision}`);
+    }
+    await this.writeKnativeTraffic(service, traffic);
+    const condition: ServiceCondition | null = traffic.length > 0 ? { ready: true, reason: 'Ready', message: `serving ${traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}` } : null;
+    await this.updateRecord(service, (r) => ({ ...r, traffic: [...traffic], condition: condition ?? r.condition }));
+  }
+
+  // ── Knative Services and Revisions ───────────────────────────────────────────────────────
+
+  private ksvcApi(): { group: string; version: string; namespace: string; plural: string } {
+    return { group: KNATIVE_GROUP, version: KNATIVE_VERSION, namespace: this.namespace, plural: 'services' };
+  }
+
+  /** Knative traffic: each SSIS revision's share split evenly over its ready replicas (one Knative Revision each). */
+  private knativeTraffic(traffic: readonly TrafficTarget[]): { revisionName: string; percent: number }[] {
+    const entries: { revisionName: string; percent: number }[] = [];
+    const targets = traffic.filter((t) => t.percent > 0).map((t) => ({ t, replicas: this.replicasOf(t.revision).filter((r) => r.phase === 'ready') }));
+    for (const { t, replicas } of targets) {
+      if (replicas.length === 0) throw new SsisError('SSIS_INVALID_CONFIG', `revision ${t.revision} has no ready replica to receive ${t.percent} % of traffic`);
+      const base = Math.floor(t.percent / replicas.length);
+      replicas.forEach((r, i) => entries.push({ revisionName: r.id, percent: base + (i < t.percent - base * replicas.length ? 1 : 0) }));
+    }
+    return entries;
+  }
+
+  private async writeKnativeTraffic(service: string, traffic: readonly TrafficTarget[]): Promise<void> {
+    if (traffic.length === 0) return; // no traffic = no replica left: the Knative Service goes with the last one
+    const entries = this.knativeTraffic(traffic);
+    await this.replaceKsvc(service, (ksvc) => {
+      if (JSON.stringify(ksvc.spec?.traffic ?? []) === JSON.stringify(entries)) return null;
+      return { ...ksvc, spec: { ...ksvc.spec, traffic: entries } };
+    });
+  }
+
+  /** Read-modify-write of the Knative Service; `change` returning null writes nothing. Resolves false when it does not exist. */
+  private async replaceKsvc(service: string, change: (ksvc: KnativeObject) => KnativeObject | null): Promise<boolean> {
+    return withConflictRetry(`Knative Service ${service}`, async () => {
+      let current: KnativeObject;
+      try {
+        current = (await this.custom.getNamespacedCustomObject({ ...this.ksvcApi(), name: service })) as KnativeObject;
+      } catch (err) {
+        if (isApiStatus(err, 404)) return false;
+        throw err;
+      }
+      this.ksvcs.apply(current);
+      const next = change(current);
+      if (next === null) return true;
+      this.ksvcs.apply((await this.custom.replaceNamespacedCustomObject({ ...this.ksvcApi(), name: service, body: next })) as KnativeObject);
+      return true;
+    });
+  }
+
+  private serialised<T>(service: string, work: () => Promise<T>): Promise<T> {
+    const before = this.templateLocks.get(service) ?? Promise.resolve();
+    const run = before.then(work, work);
+    this.templateLocks.set(service, run.catch(() => undefined));
+    return run;
+  }
+
+  async startReplica(service: string, revision: string, replica: { id: string; sliceId: string; node: string; gpu: number }): Promise<ReplicaView> {
+    const record = this.record(service);
+    const rev = record?.revisions.find((r) => r.name === revision);
+    if (record === undefined || rev === undefined) throw new SsisError('SSIS_NOT_FOUND', `revision ${revision} of ${service} does not exist`);
+    const spec = this.opts.catalog.get(record.modelId);
+    if (spec === undefined) throw new SsisError('SSIS_UNKNOWN_MODEL', `model ${record.modelId} is not in the catalog`);
+    if (this.revisions.get(replica.id) === undefined) {
+      const template = replicaTemplate(
+        { service, revision, replica: replica.id, sliceId: replica.sliceId, node: replica.node, gpu: replica.gpu, profile: rev.profile, gpuModel: rev.gpuModel, decisionId: rev.decisionId, ...(rev.maxBatchSize === undefined ? {} : { maxBatchSize: rev.maxBatchSize }) },
+        spec,
+        this.opts.engine ?? DEFAULT_ENGINE,
+      );
+      await this.serialised(service, async () => {
+        if (this.revisions.get(replica.id) !== undefined) return;
+        const existed = await this.replaceKsvc(service, (ksvc) => {
+          const name = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
+          return name === replica.id ? null : { ...ksvc, spec: { ...ksvc.spec, template } };
+        });
+        if (!existed) {
+          const body: KnativeObject = {
+            apiVersion: `${KNATIVE_GROUP}/${KNATIVE_VERSION}`,
+            kind: 'Service',
+            metadata: { name: service, namespace: this.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+            // Traffic pinned to this replica from the start, so later template changes never move traffic by themselves.
+            spec: { template, traffic: [{ revisionName: replica.id, percent: 100 }] },
+          };
+          try {
+            this.ksvcs.apply((await this.custom.createNamespacedCustomObject({ ...this.ksvcApi(), body })) as KnativeObject);
+          } catch (err) {
+            if (!isApiStatus(err, 409)) throw err;
+          }
+        }
+        // Knative makes a Revision per template it observes: the next change waits until this one has its own.
+        await this.waitUntil(this.opts.replicaReadyTimeoutMs ?? DEFAULT_REPLICA_READY_TIMEOUT_MS, undefined, () => (this.revisions.get(replica.id) !== undefined ? true : undefined));
+      });
+    }
+    const outcome = await this.waitUntil<'ready' | 'failed' | 'timeout'>(this.opts.replicaReadyTimeoutMs ?? DEFAULT_REPLICA_READY_TIMEOUT_MS, 'timeout', () => {
+      const ready = readyCondition(this.revisions.get(replica.id));
+      if (ready?.status === 'True') return 'ready';
+      return ready?.status === 'False' && ready.reason !== undefined && ready.reason !== 'Deploying' ? 'failed' : undefined;
+    });
+    if (outcome !== 'ready') {
+      const ready = readyCondition(this.revisions.get(replica.id));
+      throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `replica ${replica.id} of ${service} did not become ready (${outcome}${ready?.message ? `: ${ready.message}` : ''})`);
+    }
+    this.logger.info({ service, revision, replica: replica.id, slice: replica.sliceId }, 'replica ready');
+    return this.replicaView(this.revisions.get(replica.id)!, revision);
+  }
+
+  async stopReplica(service: string, replicaId: string): Promise<void> {
+    const knRevision = this.revisions.get(replicaId);
+    if (knRevision === undefined) return;
+    await this.serialised(service, async () => {
+      const survivors = this.revisions.list().filter((r) => r.metadata?.labels?.['serving.knative.dev/service'] === service && r.metadata?.name !== replicaId);
+      if (survivors.length === 0) {
+        // The last replica: the Knative Service goes too (a Service always runs its template's Revision).
+        await this.custom.deleteNamespacedCustomObject({ ...this.ksvcApi(), name: service }).catch((err: unknown) => {
+          if (!isApiStatus(err, 404)) throw err;
+        });
+      } else {
+        await this.replaceKsvc(service, (ksvc) => {
+          const traffic = (ksvc.spec?.traffic ?? []).filter((t) => t.revisionName !== replicaId);
+          const removed = (ksvc.spec?.traffic ?? []).find((t) => t.revisionName === replicaId)?.percent ?? 0;
+          if (removed > 0 && traffic.length > 0) traffic[0] = { ...traffic[0], percent: (traffic[0]!.percent ?? 0) + removed };
+          // A template naming the deleted Revision would make Knative create it again: point it at a survivor's.
+          const templateName = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
+          const survivor = survivors[0]!;
+          const template = templateName === replicaId ? { metadata: { name: survivor.metadata?.name, labels: survivor.metadata?.labels, annotations: survivor.metadata?.annotations }, spec: survivor.spec } : ksvc.spec?.template;
+          return { ...ksvc, spec: { ...ksvc.spec, template, traffic } };
+        });
+      }
+      await this.custom
+        .deleteNamespacedCustomObject({ group: KNATIVE_GROUP, version: KNATIVE_VERSION, namespace: this.namespace, plural: 'revisions', name: replicaId })
+        .catch((err: unknown) => {
+          if (!isApiStatus(err, 404)) throw err;
+        });
+      await this.waitUntil(60_000, undefined, () => (this.revisions.get(replicaId) === undefined ? true : undefined));
+    });
+    this.logger.info({ service, replica: replicaId }, 'replica stopped');
+  }
+
+  async deleteRevision(service: string, revision: string): Promise<void> {
+    const record = this.record(service);
+    if (!record?.revisions.some((r) => r.name === revision)) return;
+    if (record.traffic.some((t) => t.revision === revision && t.percent > 0)) throw new SsisError('SSIS_INVALID_CONFIG', `revision ${revision} still receives traffic`);
+    for (const r of this.replicasOf(revision)) await this.stopReplica(service, r.id);
+    await this.updateRecord(service, (r) => ({ ...r, revisions: r.revisions.filter((x) => x.name !== revision), traffic: r.traffic.filter((t) => t.revision !== revision) }));
+  }
+
+  // ── MIG ──────────────────────────────────────────────────────────────────────────────────
+
+  applyGpuLayouts(layouts: readonly GpuState[]): Promise<void> {
+    return this.repartitioner.apply(this.gpus(), layouts);
+  }
+
+  // ── waiting on the caches ────────────────────────────────────────────────────────────────
+
+  private waitUntil<T>(timeoutMs: number, onTimeout: T | undefined, probe: () => T | undefined): Promise<T> {
+    const now = probe();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const onChange = (): void => {
+        const v = probe();
+        if (v !== undefined) finish(() => resolve(v));
+      };
+      const timer = setTimeout(() => finish(() => (onTimeout !== undefined ? resolve(onTimeout) : reject(new SsisError('SSIS_CAPACITY_TIMEOUT', `gave up waiting after ${timeoutMs} ms`)))), timeoutMs);
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.changes.off('change', onChange);
+        settle();
+      };
+      this.changes.on('change', onChange);
+    });
+  }
+}
+
+// ── the watched kinds ──────────────────────────────────────────────────────────────────────
+
+type WatchCacheOf<T extends KubernetesObject> = WatchCache<T>;
+
+interface Caches {
+  readonly nodes: WatchCache<V1Node>;
+  readonly records: WatchCache<V1ConfigMap>;
+  readonly ksvcs: WatchCache<KnativeObject>;
+  readonly revisions: WatchCache<KnativeObject>;
+  readonly pods: WatchCache<V1Pod>;
+}
+
+function createCaches(opts: KubernetesClusterOptions, notify: () => void): Caches {
+  const kc = opts.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const logger = opts.logger ?? silentLogger;
+  const ns = opts.namespace;
+  const knative = (plural: string) => (): Promise<KubernetesListObject<KnativeObject>> =>
+    custom.listNamespacedCustomObject({ group: KNATIVE_GROUP, version: KNATIVE_VERSION, namespace: ns, plural, labelSelector: MANAGED }) as Promise<KubernetesListObject<KnativeObject>>;
+  return {
+    nodes: new WatchCache<V1Node>(kc, 'nodes', '/api/v1/nodes', () => core.listNode(), notify, logger),
+    records: new WatchCache<V1ConfigMap>(kc, 'service records', `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: MANAGED }), notify, logger, MANAGED),
+    ksvcs: new WatchCache<KnativeObject>(kc, 'Knative Services', `/apis/${KNATIVE_GROUP}/${KNATIVE_VERSION}/namespaces/${ns}/services`, knative('services'), notify, logger, MANAGED),
+    revisions: new WatchCache<KnativeObject>(kc, 'Knative Revisions', `/apis/${KNATIVE_GROUP}/${KNATIVE_VERSION}/namespaces/${ns}/revisions`, knative('revisions'), notify, logger, MANAGED),
+    pods: new WatchCache<V1Pod>(kc, 'pods', `/api/v1/namespaces/${ns}/pods`, () => core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED }), notify, logger, MANAGED),
+  };
+}
+
