@@ -21,7 +21,7 @@ import type {
 import { isApiStatus } from './api-status';
 import { withConflictRetry } from './conflict-retry';
 import {
-  ENGINE_PORT, KNATIVE_GROUP, KNATIVE_REVISION_LABEL, KNATIVE_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REPLICA_ANNOTATIONS, SSIS_REVISION_LABEL,
+  ENGINE_PORT, KNATIVE_GROUP, KNATIVE_REVISION_LABEL, KNATIVE_SERVICE_LABEL, KNATIVE_VERSION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REPLICA_ANNOTATIONS, SSIS_REVISION_LABEL,
   STAND_IN_ENDPOINT_ANNOTATION, serviceRecordName,
 } from './contract';
 import { MigRepartitioner, type RepartitionOptions } from './mig-repartition';
@@ -30,9 +30,16 @@ import { DEFAULT_ENGINE, replicaTemplate, type EngineImage } from './replica-tem
 import { NO_CAPACITY, configMapFromRecord, recordFromConfigMap, type ServiceRecord } from './service-record';
 import { WatchCache } from './watch-cache';
 
+export interface KnativeTrafficTarget {
+  readonly revisionName?: string;
+  readonly latestRevision?: boolean;
+  readonly percent?: number;
+  readonly tag?: string;
+}
+
 /** A Knative Service or Revision as far as SSIS reads it. */
 export interface KnativeObject extends KubernetesObject {
-  spec?: { template?: Record<string, unknown>; traffic?: { revisionName?: string; latestRevision?: boolean; percent?: number }[] } & Record<string, unknown>;
+  spec?: { template?: Record<string, unknown>; traffic?: KnativeTrafficTarget[] } & Record<string, unknown>;
   status?: { url?: string; address?: { url?: string }; conditions?: { type: string; status: string; reason?: string; message?: string }[] } & Record<string, unknown>;
 }
 
@@ -271,21 +278,38 @@ export class KubernetesCluster implements ClusterPort {
     return { group: KNATIVE_GROUP, version: KNATIVE_VERSION, namespace: this.namespace, plural: 'services' };
   }
 
-  /** Knative traffic: each SSIS revision's share split evenly over its ready replicas (one Knative Revision each). */
-  private knativeTraffic(traffic: readonly TrafficTarget[]): { revisionName: string; percent: number }[] {
-    const entries: { revisionName: string; percent: number }[] = [];
+  /**
+   * Knative traffic: each SSIS revision's share split evenly over its ready replicas (one Knative
+   * Revision each), and every other replica of the service at 0 % under a tag of its name.
+   * Knative scales a Revision no route references to zero whatever its min-scale, so a replica
+   * starting (or kept) outside the split must still be referenced to come up and stay up.
+   */
+  private knativeTraffic(service: string, traffic: readonly TrafficTarget[]): KnativeTrafficTarget[] {
+    const entries: KnativeTrafficTarget[] = [];
     const targets = traffic.filter((t) => t.percent > 0).map((t) => ({ t, replicas: this.replicasOf(t.revision).filter((r) => r.phase === 'ready') }));
     for (const { t, replicas } of targets) {
       if (replicas.length === 0) throw new SsisError('SSIS_INVALID_CONFIG', `revision ${t.revision} has no ready replica to receive ${t.percent} % of traffic`);
       const base = Math.floor(t.percent / replicas.length);
       replicas.forEach((r, i) => entries.push({ revisionName: r.id, percent: base + (i < t.percent - base * replicas.length ? 1 : 0) }));
     }
+    const routed = new Set(entries.map((e) => e.revisionName));
+    for (const r of this.knativeRevisionsOf(service)) {
+      const name = r.metadata?.name;
+      if (name !== undefined && !routed.has(name) && r.metadata?.deletionTimestamp === undefined) entries.push({ revisionName: name, percent: 0, tag: name });
+    }
     return entries;
+  }
+
+  private knativeRevisionsOf(service: string): KnativeObject[] {
+    return this.revisions
+      .list()
+      .filter((r) => r.metadata?.labels?.[KNATIVE_SERVICE_LABEL] === service)
+      .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
   }
 
   private async writeKnativeTraffic(service: string, traffic: readonly TrafficTarget[]): Promise<void> {
     if (traffic.length === 0) return; // no traffic = no replica left: the Knative Service goes with the last one
-    const entries = this.knativeTraffic(traffic);
+    const entries = this.knativeTraffic(service, traffic);
     await this.replaceKsvc(service, (ksvc) => {
       if (JSON.stringify(ksvc.spec?.traffic ?? []) === JSON.stringify(entries)) return null;
       return { ...ksvc, spec: { ...ksvc.spec, traffic: entries } };
@@ -333,7 +357,9 @@ export class KubernetesCluster implements ClusterPort {
         if (this.revisions.get(replica.id) !== undefined) return;
         const existed = await this.replaceKsvc(service, (ksvc) => {
           const name = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
-          return name === replica.id ? null : { ...ksvc, spec: { ...ksvc.spec, template } };
+          if (name === replica.id) return null;
+          const traffic = (ksvc.spec?.traffic ?? []).filter((t) => t.revisionName !== replica.id);
+          return { ...ksvc, spec: { ...ksvc.spec, template, traffic: [...traffic, { revisionName: replica.id, percent: 0, tag: replica.id }] } };
         });
         if (!existed) {
           const body: KnativeObject = {
@@ -370,7 +396,7 @@ export class KubernetesCluster implements ClusterPort {
     const knRevision = this.revisions.get(replicaId);
     if (knRevision === undefined) return;
     await this.serialised(service, async () => {
-      const survivors = this.revisions.list().filter((r) => r.metadata?.labels?.['serving.knative.dev/service'] === service && r.metadata?.name !== replicaId);
+      const survivors = this.knativeRevisionsOf(service).filter((r) => r.metadata?.name !== replicaId);
       if (survivors.length === 0) {
         // The last replica: the Knative Service goes too (a Service always runs its template's Revision).
         await this.custom.deleteNamespacedCustomObject({ ...this.ksvcApi(), name: service }).catch((err: unknown) => {
@@ -380,7 +406,9 @@ export class KubernetesCluster implements ClusterPort {
         await this.replaceKsvc(service, (ksvc) => {
           const traffic = (ksvc.spec?.traffic ?? []).filter((t) => t.revisionName !== replicaId);
           const removed = (ksvc.spec?.traffic ?? []).find((t) => t.revisionName === replicaId)?.percent ?? 0;
-          if (removed > 0 && traffic.length > 0) traffic[0] = { ...traffic[0], percent: (traffic[0]!.percent ?? 0) + removed };
+          // Its share (normally none: the rollout moves traffic first) goes to a replica that has one.
+          const heir = Math.max(0, traffic.findIndex((t) => (t.percent ?? 0) > 0));
+          if (removed > 0 && traffic[heir] !== undefined) traffic[heir] = { ...traffic[heir], percent: (traffic[heir].percent ?? 0) + removed };
           // A template naming the deleted Revision would make Knative create it again: point it at a survivor's.
           const templateName = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
           const survivor = survivors[0]!;

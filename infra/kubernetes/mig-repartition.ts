@@ -109,36 +109,54 @@ export class MigRepartitioner {
 
   private async applyNode(change: NodeChange): Promise<void> {
     const before = this.nodes.get(change.node);
-    const countsBefore = before === undefined ? new Map<string, number>() : advertisedMigCounts(before);
-    const patch = { metadata: { labels: { [MIG_CONFIG_LABEL]: change.configName }, annotations: { [MIG_LAYOUT_ANNOTATION]: change.annotation } } };
+    // The old state goes with the old label, so whatever state appears next is the mig-manager's answer to this one.
+    const labels = change.relabel ? { [MIG_CONFIG_LABEL]: change.configName, [MIG_CONFIG_STATE_LABEL]: null } : { [MIG_CONFIG_LABEL]: change.configName };
+    const patch = { metadata: { labels, annotations: { [MIG_LAYOUT_ANNOTATION]: change.annotation } } };
     const patched = await this.core.patchNode({ name: change.node, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     this.nodes.apply(patched);
     if (!change.relabel) return;
     this.logger.info({ node: change.node, config: change.configName }, 'repartition requested');
-    await this.waitForMigManager(change, countsBefore);
+    try {
+      await this.waitForMigManager(change);
+    } catch (err) {
+      await this.rollBack(change.node, before);
+      throw err;
+    }
     this.logger.info({ node: change.node, config: change.configName }, 'repartition applied');
   }
 
   /**
-   * Success is the mig-manager's `success` with the node advertising the new layout's counts.
-   * When the counts do not change (instances only move), success counts only after a `pending`
-   * seen since the label changed, so an old `success` is not taken for the new one.
+   * After a failed repartition the node keeps the instances it had: its label and layout record
+   * go back to what they were, so the next plan starts from the owners SSIS knows (the
+   * mig-manager re-applies the old config, which matches what the GPUs hold).
    */
-  private waitForMigManager(change: NodeChange, countsBefore: ReadonlyMap<string, number>): Promise<void> {
+  private async rollBack(node: string, before: V1Node | undefined): Promise<void> {
+    const label = before?.metadata?.labels?.[MIG_CONFIG_LABEL] ?? null;
+    const annotation = before?.metadata?.annotations?.[MIG_LAYOUT_ANNOTATION] ?? null;
+    try {
+      const patch = { metadata: { labels: { [MIG_CONFIG_LABEL]: label, [MIG_CONFIG_STATE_LABEL]: null }, annotations: { [MIG_LAYOUT_ANNOTATION]: annotation } } };
+      this.nodes.apply(await this.core.patchNode({ name: node, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+    } catch (err) {
+      this.logger.error({ node, error: String(err) }, 'could not restore the MIG label and layout record after a failed repartition');
+    }
+  }
+
+  /**
+   * Success is the mig-manager's `success` with the node advertising the new layout's counts;
+   * the relabel cleared the state, so neither can be a leftover of the previous config.
+   */
+  private waitForMigManager(change: NodeChange): Promise<void> {
     const expected = expectedMigCounts(change.gpus);
-    const countsMove = !sameMigCounts(countsBefore, expected);
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    let sawPending = false;
     return new Promise((resolve, reject) => {
       const check = (): void => {
         const node = this.nodes.get(change.node);
         const labels = node?.metadata?.labels ?? {};
         if (labels[MIG_CONFIG_LABEL] !== change.configName) return;
         const state = labels[MIG_CONFIG_STATE_LABEL];
-        if (state === 'pending' || state === 'rebooting') sawPending = true;
-        if (state === 'failed' && (sawPending || countsMove)) {
+        if (state === 'failed') {
           finish(new SsisError('SSIS_REPARTITION_FAILED', `the mig-manager failed to apply ${change.configName} on node ${change.node} (nvidia.com/mig.config.state=failed)`));
-        } else if (state === 'success' && node !== undefined && sameMigCounts(advertisedMigCounts(node), expected) && (sawPending || countsMove)) {
+        } else if (state === 'success' && node !== undefined && sameMigCounts(advertisedMigCounts(node), expected)) {
           finish(null);
         }
       };

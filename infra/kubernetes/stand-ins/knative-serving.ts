@@ -14,8 +14,9 @@
  *   Once the pod is Running it starts the replica's emulated server (replica-engine.ts), annotates
  *   the pod with `ssis.dev/stand-in-endpoint=http://127.0.0.1:<port>`, and after the model's load
  *   time marks the Revision Ready. A pod not bound within `unschedulableAfterMs` makes it
- *   Ready=False `Unschedulable` (the scheduler's message); bound but not running,
- *   `ProgressDeadlineExceeded`; a model it cannot serve, `ExitCode1`.
+ *   Ready=False `Unschedulable` (the scheduler's message); bound but not running within
+ *   `progressDeadlineMs`, `ProgressDeadlineExceeded`; a model it cannot serve, `ExitCode1`.
+ *   Either turns Ready when the pod runs after all (a slice freed).
  * - Routing: one loopback proxy per Service (traffic-proxy.ts), its URL in `status.url` and
  *   `status.address.url`. It routes by the Service's traffic once every target is Ready, and
  *   until then by the split it routed before (as Knative's Route moves traffic only to ready
@@ -52,10 +53,16 @@ export interface KnativeServingStandInOptions {
   readonly catalog: ModelCatalog;
   /** Multiplies each model's catalog `loadSeconds` (default 1; tests use a small factor). */
   readonly loadTimeScale?: number;
-  /** How long a pod may stay Pending before its Revision is reported failed (default 5000 ms). */
+  /** How long a pod may stay unbound before its Revision is Ready=False `Unschedulable` (default 5000 ms). */
   readonly unschedulableAfterMs?: number;
-  /** KWOK's per-stage pod delay, a Go duration (default KWOK's: 1 s plus up to 5 s jitter). */
-  readonly kwokStageDelay?: string;
+  /** How long a bound pod may stay Pending before its Revision is Ready=False `ProgressDeadlineExceeded` (default 60 s). */
+  readonly progressDeadlineMs?: number;
+  /**
+   * KWOK's delay per pod stage (created, running, deleted), a Go duration, without KWOK's random
+   * jitter (default `500ms`: a pod runs about a second after it is bound); null for KWOK's own
+   * timing (1 s plus up to 5 s of jitter per stage).
+   */
+  readonly kwokStageDelay?: string | null;
   /** Picks the revision per request (default Math.random). */
   readonly random?: () => number;
   readonly logger?: Logger;
@@ -71,6 +78,7 @@ interface Replica {
   loadTimer: NodeJS.Timeout | undefined;
 }
 
+const DEFAULT_KWOK_STAGE_DELAY = '500ms';
 const SERVICE_KEY = 'service/';
 const REVISION_KEY = 'revision/';
 
@@ -301,13 +309,14 @@ export class KnativeServingStandIn {
     if (phase === 'Failed' || phase === 'Succeeded') {
       return { kind: 'crashed', reason: pod.status?.reason ?? 'ExitCode1', message: pod.status?.message ?? `pod ${pod.metadata?.name ?? ''} ended (${phase})` };
     }
-    const boundMs = this.opts.unschedulableAfterMs ?? 5000;
+    const bound = Boolean(pod.spec?.nodeName);
+    const boundMs = bound ? (this.opts.progressDeadlineMs ?? 60_000) : (this.opts.unschedulableAfterMs ?? 5000);
     const pendingMs = Date.now() - timeMs(pod.metadata?.creationTimestamp);
     if (pendingMs < boundMs) {
       this.queue.addAfter(REVISION_KEY + name, boundMs - pendingMs + 50);
-      return { kind: 'deploying', message: `pod ${pod.metadata?.name ?? ''} is ${pod.spec?.nodeName ? 'starting' : 'waiting to be scheduled'}` };
+      return { kind: 'deploying', message: `pod ${pod.metadata?.name ?? ''} is ${bound ? 'starting' : 'waiting to be scheduled'}` };
     }
-    if (pod.spec?.nodeName) return { kind: 'stuck', message: `pod ${pod.metadata?.name ?? ''} bound to ${pod.spec.nodeName} is still Pending after ${Math.round(pendingMs)} ms` };
+    if (bound) return { kind: 'stuck', message: `pod ${pod.metadata?.name ?? ''} bound to ${pod.spec?.nodeName ?? ''} is still Pending after ${Math.round(pendingMs)} ms` };
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
     return { kind: 'unschedulable', message: scheduled?.message ?? `pod ${pod.metadata?.name ?? ''} not scheduled after ${Math.round(pendingMs)} ms` };
   }
@@ -372,7 +381,8 @@ export class KnativeServingStandIn {
   }
 
   private async createPod(revision: KnativeRevision): Promise<void> {
-    const pod = podFor(revision, this.opts.kwokStageDelay === undefined ? {} : { kwokStageDelay: this.opts.kwokStageDelay });
+    const delay = this.opts.kwokStageDelay === undefined ? DEFAULT_KWOK_STAGE_DELAY : this.opts.kwokStageDelay;
+    const pod = podFor(revision, delay === null ? {} : { kwokStageDelay: delay });
     // No kube-controller-manager here to make a namespace's `default` ServiceAccount.
     const account = pod.spec?.serviceAccountName ?? 'default';
     if (!this.accounts.has(account)) {

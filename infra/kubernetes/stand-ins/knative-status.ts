@@ -4,7 +4,7 @@
  * from its Revisions. Condition types and reasons are Knative's (Ready, ResourcesAvailable,
  * ContainerHealthy, Active on a Revision; Ready, ConfigurationsReady, RoutesReady on a Service).
  */
-import { conditionOf, isReady, type Condition, type KnativeRevision, type KnativeService, type ServiceStatus, type TrafficTarget } from './knative-objects';
+import { conditionOf, isReady, type Condition, type KnativeRevision, type KnativeService, type TrafficTarget } from './knative-objects';
 
 /** What a revision's one replica is doing. */
 export type ReplicaState =
@@ -110,7 +110,7 @@ function configurationsReady(o: ServiceObservation): Condition {
  * clears it). Ready follows the routes only: the Service serves once every revision its traffic
  * names is Ready, whatever its newest template is doing.
  */
-export function serviceStatus(service: KnativeService, o: ServiceObservation): ServiceStatus & Record<string, unknown> {
+export function serviceStatus(service: KnativeService, o: ServiceObservation): Record<string, unknown> {
   const routes = o.traffic.ok ? condition('RoutesReady', 'True') : condition('RoutesReady', 'False', o.traffic.reason, o.traffic.message);
   return {
     observedGeneration: service.metadata.generation ?? 1,
@@ -120,5 +120,5 @@ export function serviceStatus(service: KnativeService, o: ServiceObservation): S
     latestReadyRevisionName: o.latestReady ?? null,
     traffic: o.programmed ? o.programmed.map((t) => ({ ...t })) : null,
     conditions: [configurationsReady(o), { ...routes, type: 'Ready' }, routes],
-  } as ServiceStatus & Record<string, unknown>;
+  };
 }

@@ -7,8 +7,8 @@
  * 1. reads the mig-parted config (ConfigMap `ssis-mig-parted-config`, key `config.yaml`, namespace
  *    `gpu-operator`) and checks it: a broken file, an unknown config name or counts the GPUs
  *    cannot hold end in `nvidia.com/mig.config.state=failed`;
- * 2. skips to `success` when the node already advertises exactly what the config makes (as
- *    mig-parted skips GPUs whose layout matches);
+ * 2. leaves the node as it is when its state is already `success` and it advertises exactly
+ *    what the config makes (as mig-parted skips GPUs whose layout matches: no `pending`, no write);
  * 3. otherwise sets `nvidia.com/mig.config.state=pending`, waits `applyDelayMs` (the real round
  *    trip of operand teardown, `mig-parted apply` and device-plugin restart takes seconds to
  *    minutes), then writes the node's status capacity and allocatable, as the device plugin
@@ -18,8 +18,11 @@
  * Failure on demand, for tests of the failure path: the `failConfigs` option or the node
  * annotation `ssis.dev/stand-in-fail=true` make step 3 end in `failed`, capacity untouched.
  * As the real one, a label value is taken up once: a failed config is tried again only when the
- * label changes (or the stand-in restarts). The GPUs are known from gpu-feature-discovery's
- * labels (`nvidia.com/gpu.count`, `nvidia.com/gpu.product`). Not done: the
+ * label changes (or the stand-in restarts). Every state is written with a JSON-patch `test` that
+ * the label still names its config, so a late state of a config relabelled away never lands.
+ * Unlike the real one, a node found at start reporting `success` for a config the ConfigMap lacks
+ * is left alone (it was set up before, e.g. created as `all-enabled`). The GPUs are known from
+ * gpu-feature-discovery's labels (`nvidia.com/gpu.count`, `nvidia.com/gpu.product`). Not done: the
  * `nvidia.com/gpu.deploy.*` pausing of operands, reboots, the `all-disabled` default for
  * unlabelled nodes (they are left alone).
  */
@@ -31,7 +34,7 @@ import {
   GPU_COUNT_LABEL, GPU_OPERATOR_NAMESPACE, GPU_PRODUCT_LABEL, gpuModelOfProduct, MIG_CONFIG_STATE_LABEL, MIG_PARTED_CONFIGMAP, MIG_PARTED_CONFIGMAP_KEY,
   profileOfResource, WHOLE_GPU_RESOURCE, type MigConfigState,
 } from '../contract';
-import { MERGE_PATCH } from './api-writes';
+import { JSON_PATCH, jsonPointerKey, MERGE_PATCH } from './api-writes';
 import { advertisedResources, parseMigPartedConfigs, type DeviceSpec, type Outcome } from './mig-parted-config';
 import { ReconcileQueue } from './reconcile-queue';
 import { watchObjects, type WatchedObjects } from './watched-objects';
@@ -76,6 +79,8 @@ export class MigManagerStandIn {
   private nodes: WatchedObjects<V1Node> | null = null;
   /** Node → the label value last taken up (applied, skipped or failed). */
   private readonly takenUp = new Map<string, string>();
+  /** Nodes reconciled since the start. */
+  private readonly seen = new Set<string>();
   private stopped = false;
 
   constructor(private readonly opts: MigManagerStandInOptions) {
@@ -117,44 +122,51 @@ export class MigManagerStandIn {
       return;
     }
     if (this.takenUp.get(name) === configName) return;
+    const firstSight = !this.seen.has(name);
+    this.seen.add(name);
     // Marked taken up only once it ended (a run that throws is retried from the start).
-    const outcome = await this.takeUp(node, configName);
+    const outcome = await this.takeUp(node, configName, firstSight);
     if (outcome !== 'abandoned') this.takenUp.set(name, configName);
   }
 
-  private async takeUp(node: V1Node, configName: string): Promise<MigConfigState | 'skipped' | 'abandoned'> {
+  private async takeUp(node: V1Node, configName: string, firstSight: boolean): Promise<MigConfigState | 'skipped' | 'abandoned'> {
     const name = node.metadata?.name ?? '';
     const log = this.logger.child({ node: name, config: configName });
+    const succeeded = node.metadata?.labels?.[MIG_CONFIG_STATE_LABEL] === 'success';
     const desired = await this.resourcesFor(node, configName);
     if (!desired.ok) {
+      // A node that already reports success for a config this file lacks was set up before this
+      // stand-in started (another config file, a node made ready-configured): left as it is.
+      if (firstSight && succeeded && 'missing' in desired) {
+        log.debug({}, 'config not in the ConfigMap, node already reports success; left alone');
+        return 'skipped';
+      }
       log.warn({ reason: desired.reason }, 'mig config refused');
-      await this.setState(name, 'failed');
-      return 'failed';
+      return (await this.setState(name, configName, 'failed')) ? 'failed' : 'abandoned';
     }
     const current = gpuResourcesOf(node.status?.allocatable);
-    if (node.metadata?.labels?.[MIG_CONFIG_STATE_LABEL] === 'success' && sameResources(current, desired.value)) {
+    if (succeeded && sameResources(current, desired.value)) {
       log.debug({}, 'mig config already applied');
       return 'skipped';
     }
 
-    await this.setState(name, 'pending');
+    if (!(await this.setState(name, configName, 'pending'))) return 'abandoned';
     await new Promise((r) => setTimeout(r, this.opts.applyDelayMs ?? 200));
     const now = this.nodes?.get(name);
     // Stopped, or relabelled meanwhile: the next run takes up the new value.
     if (this.stopped || now?.metadata?.labels?.[MIG_CONFIG_LABEL] !== configName) return 'abandoned';
     if (now.metadata?.annotations?.[STAND_IN_FAIL_ANNOTATION] === 'true' || this.opts.failConfigs?.(configName, name) === true) {
       log.info({}, 'mig config failed on demand');
-      await this.setState(name, 'failed');
-      return 'failed';
+      return (await this.setState(name, configName, 'failed')) ? 'failed' : 'abandoned';
     }
     await this.advertise(now, desired.value);
-    await this.setState(name, 'success');
+    if (!(await this.setState(name, configName, 'success'))) return 'abandoned';
     log.info({ resources: desired.value }, 'mig config applied');
     return 'success';
   }
 
   /** What the node advertises under `configName`, or why it cannot be applied. */
-  private async resourcesFor(node: V1Node, configName: string): Promise<Outcome<Record<string, number>>> {
+  private async resourcesFor(node: V1Node, configName: string): Promise<Outcome<Record<string, number>> | { ok: false; reason: string; missing: true }> {
     let text: string | undefined;
     try {
       const map = await this.core.readNamespacedConfigMap({ namespace: GPU_OPERATOR_NAMESPACE, name: MIG_PARTED_CONFIGMAP });
@@ -162,11 +174,11 @@ export class MigManagerStandIn {
     } catch (err) {
       if (!isApiStatus(err, 404)) throw err;
     }
-    if (text === undefined) return { ok: false, reason: `ConfigMap ${GPU_OPERATOR_NAMESPACE}/${MIG_PARTED_CONFIGMAP} key ${MIG_PARTED_CONFIGMAP_KEY} not found` };
+    if (text === undefined) return { ok: false, reason: `ConfigMap ${GPU_OPERATOR_NAMESPACE}/${MIG_PARTED_CONFIGMAP} key ${MIG_PARTED_CONFIGMAP_KEY} not found`, missing: true };
     const configs = parseMigPartedConfigs(text);
     if (!configs.ok) return configs;
     const specs: readonly DeviceSpec[] | undefined = configs.value.get(configName);
-    if (!specs) return { ok: false, reason: `no config named ${configName}` };
+    if (!specs) return { ok: false, reason: `no config named ${configName}`, missing: true };
     const labels = node.metadata?.labels ?? {};
     const count = Number(labels[GPU_COUNT_LABEL] ?? '1');
     if (!Number.isInteger(count) || count < 0) return { ok: false, reason: `label ${GPU_COUNT_LABEL}=${labels[GPU_COUNT_LABEL]} is not a GPU count` };
@@ -184,7 +196,22 @@ export class MigManagerStandIn {
     await this.core.patchNodeStatus({ name: node.metadata?.name ?? '', body: { status: { capacity: resources, allocatable: resources } } }, MERGE_PATCH);
   }
 
-  private async setState(name: string, state: MigConfigState): Promise<void> {
-    await this.core.patchNode({ name, body: { metadata: { labels: { [MIG_CONFIG_STATE_LABEL]: state } } } }, MERGE_PATCH);
+  /**
+   * Writes the state of `configName`, only while the label still names it (a JSON patch `test`,
+   * checked by the API server against the stored node): a late state of the previous config
+   * must never be read as the new one's. False when the label moved on.
+   */
+  private async setState(name: string, configName: string, state: MigConfigState): Promise<boolean> {
+    const body = [
+      { op: 'test', path: `/metadata/labels/${jsonPointerKey(MIG_CONFIG_LABEL)}`, value: configName },
+      { op: 'add', path: `/metadata/labels/${jsonPointerKey(MIG_CONFIG_STATE_LABEL)}`, value: state },
+    ];
+    try {
+      await this.core.patchNode({ name, body }, JSON_PATCH);
+      return true;
+    } catch (err) {
+      if (isApiStatus(err, 422)) return false;
+      throw err;
+    }
   }
 }

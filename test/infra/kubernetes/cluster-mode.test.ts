@@ -133,7 +133,9 @@ describe('cluster mode: the functions drive a real kube-apiserver', function () 
     expect(after.spec.traffic).to.deep.equal([{ revisionName: newReplica, percent: 100 }]);
     expect(after.spec.template.spec.containers[0]!.resources.limits).to.deep.equal({ 'nvidia.com/mig-2g.10gb': '1' });
     // Make-before-break, as seen from outside: traffic names the new replica only once it is Ready.
-    for (const s of snapshots) if (s.traffic.some((t) => t.startsWith(`${newReplica} `))) expect(s.ready, JSON.stringify(s)).to.include(newReplica);
+    // (Before that it is referenced at 0 %, which keeps Knative from scaling it to zero.)
+    for (const s of snapshots) if (s.traffic.some((t) => t.startsWith(`${newReplica} `) && !t.endsWith(' 0'))) expect(s.ready, JSON.stringify(s)).to.include(newReplica);
+    expect(snapshots.some((s) => s.traffic.includes(`${newReplica} 0`)), 'the new replica was referenced at 0 % while it started').to.equal(true);
     expect(snapshots.some((s) => s.traffic.includes(`${oldReplica} 100`) && s.ready.includes(oldReplica)), 'the old replica served while the new one started').to.equal(true);
     await waitFor('old revision deleted', async () => ((await revisions()).some((r) => r.metadata.name === oldReplica) ? undefined : true), 30_000);
     expect((await postJson(stack.ingressUrl, gpt2('still serving?', 4))).status).to.equal(200);
@@ -150,13 +152,21 @@ describe('cluster mode: the functions drive a real kube-apiserver', function () 
   });
 
   it('mig.config.state=failed ends the decision with ssis.placement.failed, and the service keeps serving', async () => {
+    const before = await node();
+    const labelBefore = before.metadata!.labels!['nvidia.com/mig.config'];
+    const layoutBefore = before.metadata!.annotations![MIG_LAYOUT_ANNOTATION]!;
+    const ownersBefore = stack.cluster.gpus().flatMap((g) => g.instances.map((i) => i.owner));
     failingNodes.add(NODE);
     try {
       const from = generation();
       await stack.broker.publish(decision({ decisionId: 'gpt2-out', service: 'gpt2', modelId: 'openai-community/gpt2', action: 'out', fromGeneration: from, current: { profile: '2g.10gb', gpuModel: A100, replicas: 1 }, target: { profile: '2g.10gb', gpuModel: A100, replicas: 2 } }));
       const failed = await waitFor('placement-failed', () => stack.broker.events().find((e) => e.event.type === 'ssis.placement.failed' && (e.event.data as PlacementFailed).decisionId === 'gpt2-out')?.event.data as PlacementFailed | undefined, 60_000);
       expect(failed.reason).to.match(/mig\.config\.state=failed/);
-      expect((await node()).metadata!.labels![MIG_CONFIG_STATE_LABEL]).to.equal('failed');
+      // The node goes back to the config and layout record it had; its replica keeps its slice.
+      const n = await node();
+      expect(n.metadata!.labels!['nvidia.com/mig.config']).to.equal(labelBefore);
+      expect(JSON.parse(n.metadata!.annotations![MIG_LAYOUT_ANNOTATION]!)).to.deep.equal(JSON.parse(layoutBefore));
+      expect(stack.cluster.gpus().flatMap((g) => g.instances.map((i) => i.owner))).to.deep.equal(ownersBefore);
       expect(stack.cluster.getService('gpt2')!.rollout, 'the rollout is closed').to.equal(null);
       expect((await postJson(stack.ingressUrl, gpt2('after the failure', 4))).status).to.equal(200);
     } finally {

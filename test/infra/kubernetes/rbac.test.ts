@@ -8,6 +8,7 @@ import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAutho
 import { isApiStatus } from '../../../infra/kubernetes/api-status';
 import { loadKubeConfig } from '../../../infra/kubernetes/kubeconfig';
 import type { LocalControlPlane } from '../../../infra/kubernetes/local-control-plane';
+import { createIfAbsent } from '../../../infra/kubernetes/api-status';
 import { ensureNamespace } from '../../../infra/kubernetes/service-accounts';
 import { kubectl, sharedControlPlane } from './control-plane-fixture';
 
@@ -88,14 +89,15 @@ describe('local control plane: knative/rbac.yaml enforced by kube-apiserver', fu
 
   it('allows the service records in ssis and the one mig-parted ConfigMap of the GPU operator, nothing more', async () => {
     const core = controller.makeApiClient(CoreV1Api);
-    await core.createNamespacedConfigMap({ namespace: 'ssis', body: { metadata: { name: 'ssis-service-rbac-probe' }, data: { modelId: 'x' } } });
+    await createIfAbsent(() => core.createNamespacedConfigMap({ namespace: 'ssis', body: { metadata: { name: 'ssis-service-rbac-probe' }, data: { modelId: 'x' } } }));
     const record = await core.readNamespacedConfigMap({ namespace: 'ssis', name: 'ssis-service-rbac-probe' });
     await core.replaceNamespacedConfigMap({ namespace: 'ssis', name: 'ssis-service-rbac-probe', body: { ...record, data: { modelId: 'y' } } });
     expect(await refusal(() => core.deleteNamespacedConfigMap({ namespace: 'ssis', name: 'ssis-service-rbac-probe' })), 'delete a record').to.equal(403);
-    await core.createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'ssis-mig-parted-config' }, data: { 'config.yaml': 'version: v1' } } });
+    // Another suite of this run may have made it already, through reconfigure.
+    await createIfAbsent(() => core.createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'ssis-mig-parted-config' }, data: { 'config.yaml': 'version: v1' } } }));
     const migConfig = await core.readNamespacedConfigMap({ namespace: 'gpu-operator', name: 'ssis-mig-parted-config' });
     await core.replaceNamespacedConfigMap({ namespace: 'gpu-operator', name: 'ssis-mig-parted-config', body: { ...migConfig, data: { 'config.yaml': 'version: v1\nmig-configs: {}' } } });
-    await admin.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'default-mig-parted-config' }, data: {} } });
+    await createIfAbsent(() => admin.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'default-mig-parted-config' }, data: {} } }));
     expect(await refusal(() => core.readNamespacedConfigMap({ namespace: 'gpu-operator', name: 'default-mig-parted-config' })), "read the operator's other ConfigMaps").to.equal(403);
     expect(await refusal(() => core.listNamespacedConfigMap({ namespace: 'gpu-operator' })), 'list the operator namespace').to.equal(403);
   });

@@ -29,6 +29,8 @@ import { SERVED_BY_HEADER } from '../../../infra/kubernetes/stand-ins/traffic-pr
 import { ROOT, sharedControlPlane, waitFor } from './control-plane-fixture';
 
 const NODE = 'stand-in-gpu-1';
+/** Made before the stand-in starts, already reporting success for a config its ConfigMap lacks. */
+const PRECONFIGURED_NODE = 'stand-in-gpu-2';
 const A100 = 'A100-SXM4-40GB';
 const PRODUCT = `NVIDIA-${A100}`;
 const MIG_1G = 'nvidia.com/mig-1g.5gb';
@@ -174,6 +176,7 @@ describe('stand-ins on the local control plane: mig-manager and Knative Serving'
       await core.replaceNamespacedConfigMap({ namespace: GPU_OPERATOR_NAMESPACE, name: MIG_PARTED_CONFIGMAP, body: configMap });
     }
     await core.createNode({ body: gpuNode() });
+    await core.createNode({ body: { metadata: { name: PRECONFIGURED_NODE, labels: { [TEST_NODE_LABEL]: 'true', [GPU_PRODUCT_LABEL]: PRODUCT, [MIG_CONFIG_LABEL]: 'all-enabled', [MIG_CONFIG_STATE_LABEL]: 'success' } } } });
     await waitFor(`${NODE} Ready`, async () => (nodeReady(await node()) ? true : undefined), 60_000);
 
     migManager = await new MigManagerStandIn({ kubeConfig: kc, applyDelayMs: 300, nodeSelector: `${TEST_NODE_LABEL}=true` }).start();
@@ -184,6 +187,7 @@ describe('stand-ins on the local control plane: mig-manager and Knative Serving'
   after(async () => {
     await knative?.stop();
     await migManager?.stop();
+    for (const name of [NODE, PRECONFIGURED_NODE]) await core?.deleteNode({ name }).catch(() => undefined);
   });
 
   describe('mig-manager', () => {
@@ -208,6 +212,19 @@ describe('stand-ins on the local control plane: mig-manager and Knative Serving'
       const same = await relabel('seven-1g-by-hand', () => Date.now() - started > 1500, { keepState: true });
       expect(same.states).to.deep.equal(['success']);
       expect(same.node.status?.allocatable?.[MIG_1G]).to.equal('7');
+    });
+
+    it('takes the label a relabelling during a run ends with, and never reports the earlier one', async () => {
+      await core.patchNode({ name: NODE, body: { metadata: { labels: { [MIG_CONFIG_LABEL]: 'all-3g.20gb', [MIG_CONFIG_STATE_LABEL]: null } } } }, MERGE_PATCH);
+      await waitFor('pending', async () => ((await node()).metadata?.labels?.[MIG_CONFIG_STATE_LABEL] === 'pending' ? true : undefined), 10_000, 20);
+      const { node: applied } = await relabel(SEVEN_1G, (state, n) => state === 'success' && n.metadata?.labels?.[MIG_CONFIG_LABEL] === SEVEN_1G, { keepState: true });
+      expect(applied.status?.allocatable?.[MIG_1G]).to.equal('7');
+      expect(applied.status?.allocatable).not.to.have.property(MIG_3G);
+    });
+
+    it('leaves a node it finds reporting success for a config its ConfigMap lacks (set up before it started)', async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await core.readNode({ name: PRECONFIGURED_NODE })).metadata?.labels?.[MIG_CONFIG_STATE_LABEL]).to.equal('success');
     });
 
     it('fails on demand, on an unknown config and on counts no placement fits, leaving the capacity as it was', async () => {
