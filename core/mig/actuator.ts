@@ -5,8 +5,8 @@
  *
  * Idempotent, so a crashed run can simply run again: a layout already as desired is not applied
  * (desired = current → no call); creating an instance that exists at that position claims it,
- * destroying one that is gone does nothing; starting a replica that runs, or stopping one that
- * does not, is the port's no-op. Consecutive layout steps are applied together, just before the
+ * destroying one that is gone does nothing; a replica is stopped only while it holds the step's
+ * instance; starting one that runs is the port's no-op. Consecutive layout steps are applied together, just before the
  * next start or stop, because on a real node each apply is one repartition by the GPU operator.
  *
  * Make-before-break holds by the plan's order (create, start, stop, destroy). Should a start
@@ -134,10 +134,15 @@ export async function carryOutSteps(steps: readonly PlanStep[], port: ActuationP
         }
         break;
       }
-      case 'stop':
+      case 'stop': {
+        // Only the replica on this instance: run again after a move under the same id, the step
+        // must not stop the replica that now runs at the new place.
+        const onIt = draft.gpu(step).instances.find((i) => samePosition(i, step))?.owner === step.replica;
+        if (!onIt || step.replica === undefined) break;
         await draft.flush();
-        await port.stopReplica(step.replica ?? '', step);
+        await port.stopReplica(step.replica, step);
         break;
+      }
     }
   }
   await draft.flush();

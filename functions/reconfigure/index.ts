@@ -17,10 +17,10 @@
  */
 import type { Clock, IdSource } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
-import { getProfile } from '../../core/mig/geometry';
-import { slotMask, type GpuState } from '../../core/mig/layout';
+import type { GpuState } from '../../core/mig/layout';
 import { planMig } from '../../core/mig/planner/planner';
-import type { PlannerInput, ReplicaMove, ServiceDemand } from '../../core/mig/planner/types';
+import { carryOutSteps, type ActuationPort } from '../../core/mig/actuator';
+import type { MigPlan, PlannerInput, ReplicaMove, ServiceDemand } from '../../core/mig/planner/types';
 import { revisionName } from '../../core/naming';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
@@ -102,51 +102,52 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     return undefined;
   }
 
-  /** One GPU of the current state with `change` applied to its instance list. */
-  function withInstances(node: string, index: number, change: (g: GpuState) => GpuState['instances']): GpuState {
-    const gpu = cluster.gpus().find((g) => g.node === node && g.index === index);
-    if (gpu === undefined) throw new SsisError('SSIS_NOT_FOUND', `no GPU ${node}/gpu${index} in the cluster`);
-    return { ...gpu, migEnabled: true, instances: change(gpu) };
-  }
-
   /**
-   * Each move make-before-break, in plan order (a move may use slots an earlier one vacated): the
-   * target instance is created (free instances in its way destroyed), a new replica of the same
-   * revision starts there and becomes ready, then the old replica is stopped and its instance
-   * destroyed. Returns the moves as reported and the old → new replica ids.
+   * Fresh ids for the replicas the plan moves: where a replica runs it cannot change (in a
+   * cluster it is a Knative Revision), so the moved one is a new replica of the same revision.
    */
-  async function carryOutMoves(moves: readonly ReplicaMove[], ctx: FunctionContext): Promise<{ refs: ReplicaMoveRef[]; ids: Map<string, string> }> {
-    const refs: ReplicaMoveRef[] = [];
+  function idsForMoves(moves: readonly ReplicaMove[]): Map<string, string> {
     const ids = new Map<string, string>();
+    const nextIndex = new Map<string, number>();
     for (const m of moves) {
       const owner = revisionOf(m.replica);
       if (owner === undefined) throw new SsisError('SSIS_NOT_FOUND', `replica ${m.replica} to move is in no revision`);
-      const { service, revision } = owner;
-      const next = Math.max(0, ...revision.replicas.map((x) => replicaIndex(x.id))) + 1;
-      const newReplica = `${revision.name}-${next}`;
-      const target = slotMask(m.to.start, getProfile(m.to.gpuModel, m.to.profile).shape.memorySlots);
-      await cluster.applyGpuLayouts([
-        withInstances(m.to.node, m.to.gpuIndex, (g) => [
-          ...g.instances.filter((i) => i.owner !== null || (slotMask(i.start, getProfile(g.model, i.profile).shape.memorySlots) & target) === 0),
-          { id: m.to.instanceId, profile: m.to.profile, start: m.to.start, owner: newReplica },
-        ]),
-      ]);
-      try {
-        await cluster.startReplica(service.name, revision.name, { id: newReplica, sliceId: m.to.instanceId, node: m.to.node, gpu: m.to.gpuIndex });
-      } catch (err) {
-        // Break nothing that runs: the old replica keeps serving; the slice made for the new one goes.
-        await cluster.stopReplica(service.name, newReplica).catch(() => undefined);
-        await cluster.applyGpuLayouts([withInstances(m.to.node, m.to.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.to.instanceId))]);
-        throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `moving ${m.replica} to ${m.to.instanceId} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-      await cluster.stopReplica(service.name, m.replica);
-      await cluster.applyGpuLayouts([withInstances(m.from.node, m.from.gpuIndex, (g) => g.instances.filter((i) => i.id !== m.from.instanceId))]);
-      ids.set(m.replica, newReplica);
-      const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
-      refs.push({ service: service.name, revision: revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) });
-      ctx.logger.info({ service: service.name, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
+      const revision = owner.revision.name;
+      const next = (nextIndex.get(revision) ?? Math.max(0, ...owner.revision.replicas.map((x) => replicaIndex(x.id)))) + 1;
+      nextIndex.set(revision, next);
+      ids.set(m.replica, `${revision}-${next}`);
     }
-    return { refs, ids };
+    return ids;
+  }
+
+  /**
+   * Carries out the plan's steps through the cluster (core/mig/actuator.ts): the moves
+   * make-before-break — new instance, the moved replica started there under its new id and ready,
+   * the old one stopped, its instance destroyed — then the decision's slices. The decision's own
+   * new replicas are started by the rollout, once the revision exists.
+   */
+  async function actuate(plan: MigPlan, decisionRevision: string, movedIds: ReadonlyMap<string, string>): Promise<void> {
+    const port: ActuationPort = {
+      gpus: () => cluster.gpus(),
+      applyGpuLayouts: (layouts) => cluster.applyGpuLayouts(layouts),
+      startReplica: async (replica, step) => {
+        const owner = step.replica === undefined ? undefined : revisionOf(step.replica);
+        if (owner === undefined) throw new SsisError('SSIS_NOT_FOUND', `replica ${step.replica ?? ''} to start is in no revision`);
+        try {
+          await cluster.startReplica(owner.service.name, owner.revision.name, { id: replica, sliceId: step.instanceId, node: step.node, gpu: step.gpuIndex });
+        } catch (err) {
+          throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `moving ${step.replica ?? ''} to ${step.instanceId} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+      },
+      stopReplica: async (replica) => {
+        const owner = revisionOf(replica);
+        if (owner !== undefined) await cluster.stopReplica(owner.service.name, replica);
+      },
+    };
+    await carryOutSteps(plan.steps, port, {
+      replicaIdOf: (step) => (step.replica === undefined ? '' : (movedIds.get(step.replica) ?? step.replica)),
+      deferStart: (step) => step.service === decisionRevision,
+    });
   }
 
   async function reconfigure(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
@@ -204,20 +205,19 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       const plan = planMig(input);
       const unmet = plan.unmet.find((u) => u.service === revision);
       if (unmet !== undefined) return fail(unmet.reason);
-      let renamed: Awaited<ReturnType<typeof carryOutMoves>>;
       try {
-        renamed = await carryOutMoves(plan.moves, ctx);
+        const movedIds = idsForMoves(plan.moves);
+        const movedFrom = plan.moves.map((m) => ({ move: m, owner: revisionOf(m.replica)! }));
+        await actuate(plan, revision, movedIds);
+        moves = movedFrom.map(({ move: m, owner }) => {
+          const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
+          const newReplica = movedIds.get(m.replica)!;
+          ctx.logger.info({ service: owner.service.name, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
+          return { service: owner.service.name, revision: owner.revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) };
+        });
       } catch (err) {
-        // The decision ends here (placement-failed, rollout closed) rather than leaving the service in rollout.
-        return fail(err instanceof Error ? err.message : String(err));
-      }
-      moves = renamed.refs;
-      const rename = (owner: string | null): string | null => (owner === null ? null : (renamed.ids.get(owner) ?? owner));
-      const targets = plan.gpus.filter((g) => plan.changed.includes(`${g.node}/gpu${g.index}`)).map((g) => ({ ...g, instances: g.instances.map((i) => ({ ...i, owner: rename(i.owner) })) }));
-      try {
-        await cluster.applyGpuLayouts(targets);
-      } catch (err) {
-        // A node the operator could not repartition (mig.config.state=failed) ends the decision, reported.
+        // A move whose replica did not start, or a node the operator could not repartition
+        // (mig.config.state=failed), ends the decision, reported, rather than leaving it in rollout.
         return fail(err instanceof Error ? err.message : String(err));
       }
       after = cluster.gpus();
