@@ -116,10 +116,13 @@ export async function runStart(argv: readonly string[]): Promise<void> {
   await new Promise<void>((done) => {
     const shutdown = (signal: string): void => {
       logger.info({ signal }, 'stopping');
+      // Stopping waits on child processes (the local control plane's) that do not hold the event
+      // loop open by themselves: without this, Node would exit half-way through the stop.
+      const keepAlive = setInterval(() => undefined, 1000);
       stack.stop().then(done, (err: unknown) => {
         logger.error({ error: String(err) }, 'stop failed');
         done();
-      });
+      }).finally(() => clearInterval(keepAlive));
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));

@@ -25,44 +25,44 @@ export function buildRolloutFunction(deps: RolloutDeps): SsisFunction {
   const { cluster, clock, ids } = deps;
 
   async function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
-    const d = event.data as SliceReconfigured;
-    const service = cluster.getService(d.service);
+    const reconfigured = event.data as SliceReconfigured;
+    const service = cluster.getService(reconfigured.service);
     if (!service) return undefined;
-    if (service.rollout !== d.decisionId) {
-      ctx.logger.info({ service: d.service, decisionId: d.decisionId }, 'rollout already done or superseded');
+    if (service.rollout !== reconfigured.decisionId) {
+      ctx.logger.info({ service: reconfigured.service, decisionId: reconfigured.decisionId }, 'rollout already done or superseded');
       return undefined;
     }
     const started = clock.nowMs();
-    const starting = d.slices.filter((s) => s.action !== 'release');
-    await Promise.all(starting.map((s) => cluster.startReplica(d.service, d.revision, { id: s.replica, sliceId: s.sliceId, node: s.node, gpu: s.gpu })));
+    const starting = reconfigured.slices.filter((s) => s.action !== 'release');
+    await Promise.all(starting.map((s) => cluster.startReplica(reconfigured.service, reconfigured.revision, { id: s.replica, sliceId: s.sliceId, node: s.node, gpu: s.gpu })));
     const readyAfterMs = clock.nowMs() - started;
-    if (d.replicas > 0 && !(service.traffic.length === 1 && service.traffic[0]?.revision === d.revision)) {
-      await cluster.setTraffic(d.service, [{ revision: d.revision, percent: 100 }]);
+    if (reconfigured.replicas > 0 && !(service.traffic.length === 1 && service.traffic[0]?.revision === reconfigured.revision)) {
+      await cluster.setTraffic(reconfigured.service, [{ revision: reconfigured.revision, percent: 100 }]);
     }
-    if (d.replicas > 0) {
+    if (reconfigured.replicas > 0) {
       // Every other revision now has no traffic: drain and remove it (the old tier's slices free up).
-      const others = (cluster.getService(d.service)?.revisions ?? []).filter((r) => r.name !== d.revision);
-      await Promise.all(others.map((r) => cluster.deleteRevision(d.service, r.name)));
+      const others = (cluster.getService(reconfigured.service)?.revisions ?? []).filter((r) => r.name !== reconfigured.revision);
+      await Promise.all(others.map((r) => cluster.deleteRevision(reconfigured.service, r.name)));
     }
-    await Promise.all(d.slices.filter((s) => s.action === 'release').map((s) => cluster.stopReplica(d.service, s.replica)));
-    if (d.replicas === 0) {
-      await cluster.setTraffic(d.service, []);
-      await cluster.setCondition(d.service, { ready: false, reason: 'NoCapacity', message: 'scaled to zero' });
+    await Promise.all(reconfigured.slices.filter((s) => s.action === 'release').map((s) => cluster.stopReplica(reconfigured.service, s.replica)));
+    if (reconfigured.replicas === 0) {
+      await cluster.setTraffic(reconfigured.service, []);
+      await cluster.setCondition(reconfigured.service, { ready: false, reason: 'NoCapacity', message: 'scaled to zero' });
     }
-    await cluster.endRollout(d.service, d.decisionId);
+    await cluster.endRollout(reconfigured.service, reconfigured.decisionId);
     const done: RolloutCompleted = {
-      decisionId: d.decisionId,
-      service: d.service,
-      revision: d.revision,
-      previousRevision: d.previousRevision,
-      profile: d.profile,
-      gpuModel: d.gpuModel,
-      replicas: d.replicas,
-      generation: d.fromGeneration + 1,
+      decisionId: reconfigured.decisionId,
+      service: reconfigured.service,
+      revision: reconfigured.revision,
+      previousRevision: reconfigured.previousRevision,
+      profile: reconfigured.profile,
+      gpuModel: reconfigured.gpuModel,
+      replicas: reconfigured.replicas,
+      generation: reconfigured.fromGeneration + 1,
       readyAfterMs,
       completedAt: new Date(clock.nowMs()).toISOString(),
     };
-    ctx.logger.info({ service: d.service, decisionId: d.decisionId, revision: d.revision, replicas: d.replicas, readyAfterMs }, 'rollout completed');
+    ctx.logger.info({ service: reconfigured.service, decisionId: reconfigured.decisionId, revision: reconfigured.revision, replicas: reconfigured.replicas, readyAfterMs }, 'rollout completed');
     return createEvent(ROLLOUT_COMPLETED, done, { source: SOURCE, clock, ids });
   }
 
