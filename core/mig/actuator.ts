@@ -14,6 +14,7 @@
  * ran before keeps running.
  */
 import { SsisError } from '../errors';
+import { WHOLE_GPU_PROFILE } from './geometry';
 import type { PlanStep } from './planner/types';
 import type { GpuState, MigInstance } from './layout';
 
@@ -59,7 +60,10 @@ class LayoutDraft {
   change(step: PlanStep, instances: MigInstance[]): void {
     const gpu = this.gpu(step);
     gpu.instances = instances.sort((a, b) => a.start - b.start);
-    gpu.migEnabled = gpu.migEnabled || instances.some((i) => i.profile !== 'gpu');
+    // The mode follows what the GPU holds, as the planner's target layouts do: the whole-GPU
+    // pseudo-profile needs MIG off, any MIG instance needs it on, an empty GPU keeps its mode.
+    if (instances.some((i) => i.profile === WHOLE_GPU_PROFILE)) gpu.migEnabled = false;
+    else if (instances.length > 0) gpu.migEnabled = true;
     this.dirty.add(keyOf(step.node, step.gpuIndex));
   }
 

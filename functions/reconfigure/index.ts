@@ -7,7 +7,7 @@
  *
  * Placement is the MIG planner (core/mig/planner) over the whole cluster: the decision's new
  * replicas are the demand (highest priority, all or none); every other revision's running replicas
- * are kept, and those of OTHER services that are ready may be moved when that is what makes room
+ * are kept, and those of OTHER services that are ready and not in a rollout may be moved when that is what makes room
  * (e.g. a 2g moved from slot 4 to 2 so a 3g fits at 4). The function carries such moves out
  * make-before-break through the ClusterPort — new instance, new replica started and ready, old
  * replica stopped, old instance destroyed — before it creates the decision's slices, and reports
@@ -70,7 +70,8 @@ export function reconfigureDemand(services: readonly ServiceView[], gpus: readon
         continue;
       }
       if (running.length === 0) continue;
-      const movable = s.name !== decision.service && r.replicas.every((x) => x.phase === 'ready');
+      // A service in its own rollout is left alone: its rollout function starts and deletes its replicas meanwhile.
+      const movable = s.name !== decision.service && s.rollout === null && r.replicas.every((x) => x.phase === 'ready');
       demand.push({ service: r.name, profiles: [r.profile], gpuModels: [r.gpuModel], replicas: running.length, priority: 0, movable, runningReplicas: running });
     }
   }
@@ -181,77 +182,83 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
       return createEvent(PLACEMENT_FAILED, failed, { source: SOURCE, clock, ids });
     };
 
-    let revision: string;
-    let slices: SliceRef[];
-    let after: readonly GpuState[] = before;
-    let moves: ReplicaMoveRef[] = [];
-    const sameRevision = (decision.action === 'out' || decision.action === 'in') && current !== undefined && current.profile === decision.target.profile;
-    if (sameRevision && decision.target.replicas < current.replicas.length) {
-      // Scale in: the newest replicas go; their slices are released after they drain (rollout).
-      revision = current.name;
-      const leaving = [...current.replicas].sort((a, b) => replicaIndex(b.id) - replicaIndex(a.id)).slice(0, current.replicas.length - decision.target.replicas);
-      slices = leaving.map((r) => {
-        const inst = before.find((g) => g.node === r.node && g.index === r.gpu)?.instances.find((i) => i.id === r.sliceId);
-        return { node: r.node, gpu: r.gpu, gpuModel: current.gpuModel, profile: current.profile, start: inst?.start ?? 0, sliceId: r.sliceId, replica: r.id, action: 'release' };
-      });
-    } else {
-      // Cold start, up, down: a new revision on the target tier. Out: more replicas of the current one.
-      revision = sameRevision ? current.name : revisionName(decision.service, generation);
-      const existing = sameRevision ? current.replicas.map((r) => replicaIndex(r.id)) : [];
-      const first = existing.length > 0 ? Math.max(...existing) + 1 : 1;
-      const count = decision.target.replicas - (sameRevision ? current.replicas.length : 0);
-      const ownerIds = Array.from({ length: count }, (_, k) => `${revision}-${first + k}`);
-      const input: PlannerInput = { gpus: before, demand: reconfigureDemand(cluster.listServices(), before, decision, revision, ownerIds), options: { consolidate: false } };
-      const plan = planMig(input);
-      const unmet = plan.unmet.find((u) => u.service === revision);
-      if (unmet !== undefined) return fail(unmet.reason);
-      try {
-        const movedIds = idsForMoves(plan.moves);
-        const movedFrom = plan.moves.map((m) => ({ move: m, owner: revisionOf(m.replica)! }));
-        await actuate(plan, revision, movedIds);
-        moves = movedFrom.map(({ move: m, owner }) => {
-          const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
-          const newReplica = movedIds.get(m.replica)!;
-          ctx.logger.info({ service: owner.service.name, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
-          return { service: owner.service.name, revision: owner.revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) };
+    // Once the decision is accepted it must end in slice-reconfigured or placement-failed: a
+    // redelivery after a throw would look stale and be dropped, leaving the service in rollout.
+    try {
+      let revision: string;
+      let slices: SliceRef[];
+      let after: readonly GpuState[] = before;
+      let moves: ReplicaMoveRef[] = [];
+      const sameRevision = (decision.action === 'out' || decision.action === 'in') && current !== undefined && current.profile === decision.target.profile;
+      if (sameRevision && decision.target.replicas < current.replicas.length) {
+        // Scale in: the newest replicas go; their slices are released after they drain (rollout).
+        revision = current.name;
+        const leaving = [...current.replicas].sort((a, b) => replicaIndex(b.id) - replicaIndex(a.id)).slice(0, current.replicas.length - decision.target.replicas);
+        slices = leaving.map((r) => {
+          const inst = before.find((g) => g.node === r.node && g.index === r.gpu)?.instances.find((i) => i.id === r.sliceId);
+          return { node: r.node, gpu: r.gpu, gpuModel: current.gpuModel, profile: current.profile, start: inst?.start ?? 0, sliceId: r.sliceId, replica: r.id, action: 'release' };
         });
-      } catch (err) {
-        // A move whose replica did not start, or a node the operator could not repartition
-        // (mig.config.state=failed), ends the decision, reported, rather than leaving it in rollout.
-        return fail(err instanceof Error ? err.message : String(err));
+      } else {
+        // Cold start, up, down: a new revision on the target tier. Out: more replicas of the current one.
+        revision = sameRevision ? current.name : revisionName(decision.service, generation);
+        const existing = sameRevision ? current.replicas.map((r) => replicaIndex(r.id)) : [];
+        const first = existing.length > 0 ? Math.max(...existing) + 1 : 1;
+        const count = decision.target.replicas - (sameRevision ? current.replicas.length : 0);
+        const ownerIds = Array.from({ length: count }, (_, k) => `${revision}-${first + k}`);
+        const input: PlannerInput = { gpus: before, demand: reconfigureDemand(cluster.listServices(), before, decision, revision, ownerIds), options: { consolidate: false } };
+        const plan = planMig(input);
+        const unmet = plan.unmet.find((u) => u.service === revision);
+        if (unmet !== undefined) return fail(unmet.reason);
+        try {
+          const movedIds = idsForMoves(plan.moves);
+          const movedFrom = plan.moves.map((m) => ({ move: m, owner: revisionOf(m.replica)! }));
+          await actuate(plan, revision, movedIds);
+          moves = movedFrom.map(({ move: m, owner }) => {
+            const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
+            const newReplica = movedIds.get(m.replica)!;
+            ctx.logger.info({ service: owner.service.name, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
+            return { service: owner.service.name, revision: owner.revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) };
+          });
+        } catch (err) {
+          // A move whose replica did not start, or a node the operator could not repartition
+          // (mig.config.state=failed), ends the decision, reported, rather than leaving it in rollout.
+          return fail(err instanceof Error ? err.message : String(err));
+        }
+        after = cluster.gpus();
+        if (!sameRevision) {
+          // The decided batch size goes with the revision, as vLLM's --max-num-seqs goes with a Knative revision's args.
+          await cluster.createRevision(decision.service, { name: revision, profile: decision.target.profile, gpuModel: decision.target.gpuModel, decisionId: decision.decisionId, ...(decision.target.maxBatchSize === undefined ? {} : { maxBatchSize: decision.target.maxBatchSize }) });
+        }
+        slices = plan.placements
+          .filter((p) => p.service === revision)
+          .map((p) => ({ node: p.node, gpu: p.gpuIndex, gpuModel: p.gpuModel, profile: p.profile, start: p.start, sliceId: p.instanceId, replica: p.replica, action: p.action }));
       }
-      after = cluster.gpus();
-      if (!sameRevision) {
-        // The decided batch size goes with the revision, as vLLM's --max-num-seqs goes with a Knative revision's args.
-        await cluster.createRevision(decision.service, { name: revision, profile: decision.target.profile, gpuModel: decision.target.gpuModel, decisionId: decision.decisionId, ...(decision.target.maxBatchSize === undefined ? {} : { maxBatchSize: decision.target.maxBatchSize }) });
-      }
-      slices = plan.placements
-        .filter((p) => p.service === revision)
-        .map((p) => ({ node: p.node, gpu: p.gpuIndex, gpuModel: p.gpuModel, profile: p.profile, start: p.start, sliceId: p.instanceId, replica: p.replica, action: p.action }));
-    }
 
-    const changed = after.filter((g) => {
-      const b = before.find((x) => x.node === g.node && x.index === g.index);
-      return !b || JSON.stringify(b) !== JSON.stringify(g) || slices.some((s) => s.node === g.node && s.gpu === g.index);
-    });
-    const layouts: GpuLayout[] = changed.map((g) => ({ node: g.node, gpu: g.index, gpuModel: g.model, migEnabled: g.migEnabled, instances: g.instances.map((i) => ({ profile: i.profile, start: i.start })) }));
-    const out: SliceReconfigured = {
-      decisionId: decision.decisionId,
-      service: decision.service,
-      modelId: decision.modelId,
-      fromGeneration: decision.fromGeneration,
-      revision,
-      previousRevision: current && current.name !== revision ? current.name : null,
-      profile: decision.target.profile,
-      gpuModel: decision.target.gpuModel,
-      replicas: decision.target.replicas,
-      slices,
-      layouts,
-      ...(moves.length > 0 ? { moves } : {}),
-      reconfiguredAt: now(),
-    };
-    ctx.logger.info({ service: decision.service, decisionId: decision.decisionId, action: decision.action, revision, slices: slices.map((s) => `${s.action} ${s.sliceId}`) }, 'slices reconfigured');
-    return createEvent(SLICE_RECONFIGURED, out, { source: SOURCE, clock, ids });
+      const changed = after.filter((g) => {
+        const b = before.find((x) => x.node === g.node && x.index === g.index);
+        return !b || JSON.stringify(b) !== JSON.stringify(g) || slices.some((s) => s.node === g.node && s.gpu === g.index);
+      });
+      const layouts: GpuLayout[] = changed.map((g) => ({ node: g.node, gpu: g.index, gpuModel: g.model, migEnabled: g.migEnabled, instances: g.instances.map((i) => ({ profile: i.profile, start: i.start })) }));
+      const out: SliceReconfigured = {
+        decisionId: decision.decisionId,
+        service: decision.service,
+        modelId: decision.modelId,
+        fromGeneration: decision.fromGeneration,
+        revision,
+        previousRevision: current && current.name !== revision ? current.name : null,
+        profile: decision.target.profile,
+        gpuModel: decision.target.gpuModel,
+        replicas: decision.target.replicas,
+        slices,
+        layouts,
+        ...(moves.length > 0 ? { moves } : {}),
+        reconfiguredAt: now(),
+      };
+      ctx.logger.info({ service: decision.service, decisionId: decision.decisionId, action: decision.action, revision, slices: slices.map((s) => `${s.action} ${s.sliceId}`) }, 'slices reconfigured');
+      return createEvent(SLICE_RECONFIGURED, out, { source: SOURCE, clock, ids });
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
   }
 
   return { name: 'reconfigure', handles: [SCALE_DECIDED], onEvent };

@@ -284,20 +284,41 @@ export class KubernetesCluster implements ClusterPort {
    * Knative scales a Revision no route references to zero whatever its min-scale, so a replica
    * starting (or kept) outside the split must still be referenced to come up and stay up.
    */
-  private knativeTraffic(service: string, traffic: readonly TrafficTarget[]): KnativeTrafficTarget[] {
+  private knativeTraffic(service: string, traffic: readonly TrafficTarget[], current: readonly KnativeTrafficTarget[] = [], leaving?: string): KnativeTrafficTarget[] {
     const entries: KnativeTrafficTarget[] = [];
-    const targets = traffic.filter((t) => t.percent > 0).map((t) => ({ t, replicas: this.replicasOf(t.revision).filter((r) => r.phase === 'ready') }));
+    const targets = traffic
+      .filter((t) => t.percent > 0)
+      .map((t) => ({ t, replicas: this.replicasOf(t.revision).filter((r) => r.phase === 'ready' && r.id !== leaving) }));
     for (const { t, replicas } of targets) {
       if (replicas.length === 0) throw new SsisError('SSIS_INVALID_CONFIG', `revision ${t.revision} has no ready replica to receive ${t.percent} % of traffic`);
       const base = Math.floor(t.percent / replicas.length);
       replicas.forEach((r, i) => entries.push({ revisionName: r.id, percent: base + (i < t.percent - base * replicas.length ? 1 : 0) }));
     }
+    if (entries.length === 0) {
+      // No SSIS traffic yet (a cold start in progress): Knative keeps routing where it did.
+      const kept = current.filter((t) => t.revisionName !== leaving && (t.percent ?? 0) > 0);
+      const total = kept.reduce((sum, t) => sum + (t.percent ?? 0), 0);
+      if (kept.length > 0) kept.forEach((t, i) => entries.push({ revisionName: t.revisionName!, percent: i === 0 ? (t.percent ?? 0) + 100 - total : (t.percent ?? 0) }));
+    }
     const routed = new Set(entries.map((e) => e.revisionName));
     for (const r of this.knativeRevisionsOf(service)) {
       const name = r.metadata?.name;
-      if (name !== undefined && !routed.has(name) && r.metadata?.deletionTimestamp === undefined) entries.push({ revisionName: name, percent: 0, tag: name });
+      if (name !== undefined && name !== leaving && !routed.has(name) && r.metadata?.deletionTimestamp === undefined) entries.push({ revisionName: name, percent: 0, tag: name });
     }
+    // Knative wants the shares to sum to 100: with none left, the first replica takes it all.
+    if (entries.length > 0 && !entries.some((e) => (e.percent ?? 0) > 0)) entries[0] = { revisionName: entries[0]!.revisionName!, percent: 100 };
     return entries;
+  }
+
+  /** Rewrites the Knative Service's traffic from the SSIS record: after a replica turned Ready, or before one goes. */
+  private async syncTraffic(service: string, leaving?: string, change?: (ksvc: KnativeObject) => KnativeObject): Promise<void> {
+    const record = this.record(service);
+    await this.replaceKsvc(service, (ksvc) => {
+      const entries = this.knativeTraffic(service, record?.traffic ?? [], ksvc.spec?.traffic ?? [], leaving);
+      const next = change ? change(ksvc) : ksvc;
+      if (change === undefined && JSON.stringify(ksvc.spec?.traffic ?? []) === JSON.stringify(entries)) return null;
+      return { ...next, spec: { ...next.spec, traffic: entries } };
+    });
   }
 
   private knativeRevisionsOf(service: string): KnativeObject[] {
@@ -309,8 +330,8 @@ export class KubernetesCluster implements ClusterPort {
 
   private async writeKnativeTraffic(service: string, traffic: readonly TrafficTarget[]): Promise<void> {
     if (traffic.length === 0) return; // no traffic = no replica left: the Knative Service goes with the last one
-    const entries = this.knativeTraffic(service, traffic);
     await this.replaceKsvc(service, (ksvc) => {
+      const entries = this.knativeTraffic(service, traffic, ksvc.spec?.traffic ?? []);
       if (JSON.stringify(ksvc.spec?.traffic ?? []) === JSON.stringify(entries)) return null;
       return { ...ksvc, spec: { ...ksvc.spec, traffic: entries } };
     });
@@ -388,6 +409,8 @@ export class KubernetesCluster implements ClusterPort {
       const ready = readyCondition(this.revisions.get(replica.id));
       throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `replica ${replica.id} of ${service} did not become ready (${outcome}${ready?.message ? `: ${ready.message}` : ''})`);
     }
+    // A replica of a revision that already serves takes its share now (scale out, a move).
+    if (record.traffic.some((t) => t.revision === revision && t.percent > 0)) await this.serialised(service, () => this.syncTraffic(service));
     this.logger.info({ service, revision, replica: replica.id, slice: replica.sliceId }, 'replica ready');
     return this.replicaView(this.revisions.get(replica.id)!, revision);
   }
@@ -403,17 +426,13 @@ export class KubernetesCluster implements ClusterPort {
           if (!isApiStatus(err, 404)) throw err;
         });
       } else {
-        await this.replaceKsvc(service, (ksvc) => {
-          const traffic = (ksvc.spec?.traffic ?? []).filter((t) => t.revisionName !== replicaId);
-          const removed = (ksvc.spec?.traffic ?? []).find((t) => t.revisionName === replicaId)?.percent ?? 0;
-          // Its share (normally none: the rollout moves traffic first) goes to a replica that has one.
-          const heir = Math.max(0, traffic.findIndex((t) => (t.percent ?? 0) > 0));
-          if (removed > 0 && traffic[heir] !== undefined) traffic[heir] = { ...traffic[heir], percent: (traffic[heir].percent ?? 0) + removed };
-          // A template naming the deleted Revision would make Knative create it again: point it at a survivor's.
+        // Its share goes to the revision's other ready replicas; a template naming the deleted
+        // Revision would make Knative create it again, so it is pointed at a survivor's.
+        const survivor = survivors[0]!;
+        await this.syncTraffic(service, replicaId, (ksvc) => {
           const templateName = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
-          const survivor = survivors[0]!;
           const template = templateName === replicaId ? { metadata: { name: survivor.metadata?.name, labels: survivor.metadata?.labels, annotations: survivor.metadata?.annotations }, spec: survivor.spec } : ksvc.spec?.template;
-          return { ...ksvc, spec: { ...ksvc.spec, template, traffic } };
+          return { ...ksvc, spec: { ...ksvc.spec, template } };
         });
       }
       await this.custom
@@ -423,6 +442,8 @@ export class KubernetesCluster implements ClusterPort {
         });
       await this.waitUntil(60_000, undefined, () => (this.revisions.get(replicaId) === undefined ? true : undefined));
     });
+    // Its instance stays (a repartition is the planner's call) but is free again.
+    await this.repartitioner.releaseOwner(replicaId);
     this.logger.info({ service, replica: replicaId }, 'replica stopped');
   }
 

@@ -15,7 +15,7 @@ import { assertValidCluster, type GpuState } from '../../core/mig/layout';
 import { MIG_CONFIG_LABEL, migConfigName, nodeMigPartedSpecs, type MigPartedConfig } from '../../core/mig/mig-parted';
 import { isApiStatus } from './api-status';
 import { withConflictRetry } from './conflict-retry';
-import { GPU_OPERATOR_NAMESPACE, MIG_CONFIG_STATE_LABEL, MIG_LAYOUT_ANNOTATION, MIG_PARTED_CONFIGMAP, MIG_PARTED_CONFIGMAP_KEY } from './contract';
+import { GPU_OPERATOR_NAMESPACE, MIG_CONFIG_STATE_LABEL, MIG_LAYOUT_ANNOTATION, MIG_PARTED_CONFIGMAP, MIG_PARTED_CONFIGMAP_KEY, type NodeMigLayout } from './contract';
 import { advertisedMigCounts, expectedMigCounts, layoutAnnotation, sameMigCounts } from './node-gpus';
 import type { WatchCache } from './watch-cache';
 
@@ -64,6 +64,23 @@ export class MigRepartitioner {
     if (changes.length === 0) return;
     if (changes.some((c) => c.relabel)) await this.writeConfigs(changes.filter((c) => c.relabel));
     for (const change of changes) await this.applyNode(change);
+  }
+
+  /** Marks the instances `replica` owned as free in the layout records (no repartition). */
+  async releaseOwner(replica: string): Promise<void> {
+    for (const node of this.nodes.list()) {
+      const raw = node.metadata?.annotations?.[MIG_LAYOUT_ANNOTATION];
+      if (raw === undefined || !raw.includes(JSON.stringify(replica))) continue;
+      let layout: NodeMigLayout;
+      try {
+        layout = JSON.parse(raw) as NodeMigLayout;
+      } catch {
+        continue; // not a record SSIS can read; gpus() already plans from the node's counts
+      }
+      const freed = layout.map((g) => ({ ...g, instances: g.instances.map((i) => (i.owner === replica ? { ...i, owner: null } : i)) }));
+      const patch = { metadata: { annotations: { [MIG_LAYOUT_ANNOTATION]: JSON.stringify(freed) } } };
+      this.nodes.apply(await this.core.patchNode({ name: node.metadata?.name ?? '', body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+    }
   }
 
   private nodeChanges(next: readonly GpuState[], touched: ReadonlySet<string>): NodeChange[] {

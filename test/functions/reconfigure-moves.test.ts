@@ -111,4 +111,15 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
     expect(owners(cluster)).to.deep.include({ 'node-a/gpu0/2g.10gb@4': 'gpt2-00001-1' });
     expect(Object.values(owners(cluster))).to.not.include('gpt2-00001-2');
   });
+
+  it('places a whole GPU: MIG turned off on the chosen GPU, its one instance owned by the new replica', async () => {
+    cluster = newCluster(2);
+    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
+    await cluster.ensureService('granite13binstructv2', MODELS.granite);
+    const ev = await fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, 'gpu'), h.ctx);
+    expect(ev?.type, JSON.stringify(ev?.data)).to.equal(SLICE_RECONFIGURED);
+    const whole = cluster.gpus().find((g) => g.instances.some((i) => i.profile === 'gpu'))!;
+    expect(whole.migEnabled).to.equal(false);
+    expect(whole.instances.map((i) => i.owner)).to.deep.equal(['granite13binstructv2-00001-1']);
+  });
 });

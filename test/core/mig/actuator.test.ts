@@ -95,4 +95,12 @@ describe('core/mig/actuator: a plan\'s steps carried out through the port', () =
     expect(error).to.deep.include({ code: 'SSIS_GEOMETRY_VIOLATION' });
     expect(String((error as Error).message)).to.include('still used by c-1');
   });
+
+  it('turns MIG off for a whole-GPU placement and on again for an instance, as the plan\'s layouts say', async () => {
+    const cluster = new RecordingCluster([gpu(0, [])]);
+    await carryOutSteps([step('create', 0, 'gpu', 0, 'w-1')], cluster);
+    expect(cluster.gpus()[0]).to.deep.include({ migEnabled: false });
+    await carryOutSteps([step('destroy', 0, 'gpu', 0, 'w-1'), step('create', 0, '1g.5gb', 6, 'm-1')], cluster);
+    expect(cluster.gpus()[0]).to.deep.include({ migEnabled: true });
+  });
 });

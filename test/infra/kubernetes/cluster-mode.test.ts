@@ -174,6 +174,26 @@ describe('cluster mode: the functions drive a real kube-apiserver', function () 
     }
   });
 
+  it('scale out splits the traffic over both replicas; scale in gives it back and frees the slice', async () => {
+    const out = generation();
+    await stack.broker.publish(decision({ decisionId: 'gpt2-out-2', service: 'gpt2', modelId: 'openai-community/gpt2', action: 'out', fromGeneration: out, current: { profile: '2g.10gb', gpuModel: A100, replicas: 1 }, target: { profile: '2g.10gb', gpuModel: A100, replicas: 2 } }));
+    await waitFor('scale out completed', () => stack.broker.events().find((e) => e.event.type === 'ssis.rollout.completed' && (e.event.data as { decisionId: string }).decisionId === 'gpt2-out-2'), 60_000);
+    const split = (await ksvc('gpt2'))!.spec.traffic;
+    expect(split.map((t) => t.percent)).to.deep.equal([50, 50]);
+    const replicas = split.map((t) => t.revisionName);
+    const back = generation();
+    await stack.broker.publish(decision({ decisionId: 'gpt2-in-1', service: 'gpt2', modelId: 'openai-community/gpt2', action: 'in', fromGeneration: back, current: { profile: '2g.10gb', gpuModel: A100, replicas: 2 }, target: { profile: '2g.10gb', gpuModel: A100, replicas: 1 } }));
+    await waitFor('scale in completed', () => stack.broker.events().find((e) => e.event.type === 'ssis.rollout.completed' && (e.event.data as { decisionId: string }).decisionId === 'gpt2-in-1'), 60_000);
+    const kept = (await ksvc('gpt2'))!.spec.traffic;
+    expect(kept).to.have.length(1);
+    expect(kept[0]!.percent).to.equal(100);
+    const gone = replicas.find((r) => r !== kept[0]!.revisionName)!;
+    const layout = JSON.parse((await node()).metadata!.annotations![MIG_LAYOUT_ANNOTATION]!) as { instances: { profile: string; owner: string | null }[] }[];
+    expect(layout[0]!.instances.map((i) => i.owner)).to.not.include(gone);
+    expect(layout[0]!.instances.filter((i) => i.profile === '2g.10gb').map((i) => i.owner).sort()).to.deep.equal([kept[0]!.revisionName, null].sort());
+    expect((await postJson(stack.ingressUrl, gpt2('after scale in', 4))).status).to.equal(200);
+  });
+
   it('two writers of one record: each 409 is re-read and retried, and exactly one accepts the decision', async () => {
     const sa = await plane.serviceAccountKubeconfig('ssis', 'ssis-controller');
     const connect = (): Promise<KubernetesCluster> => KubernetesCluster.connect({ kubeConfig: loadKubeConfig(sa.kubeconfigPath), namespace: NS, catalog: stack.configuration.catalog });
