@@ -12,7 +12,7 @@ import { createIfAbsent } from '../../../infra/kubernetes/api-status';
 import { ensureNamespace } from '../../../infra/kubernetes/service-accounts';
 import { kubectl, sharedControlPlane } from './control-plane-fixture';
 
-const MODELS = 'models';
+const MODELS = 'ssis';
 const KSVC = { group: 'serving.knative.dev', version: 'v1', plural: 'services' } as const;
 const TRIGGERS = { group: 'eventing.knative.dev', version: 'v1', plural: 'triggers' } as const;
 
@@ -41,15 +41,15 @@ describe('local control plane: knative/rbac.yaml enforced by kube-apiserver', fu
     const applied = kubectl(plane, ['apply', '-f', 'knative/rbac.yaml']);
     expect(applied.status, applied.stderr).to.equal(0);
 
-    // Something for the controller to read: a model's Knative Service in its own namespace, and a
+    // Something for the controller to read: a model's Knative Service in the models namespace, and a
     // Secret it must not touch.
     await ensureNamespace(admin, MODELS);
     await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       ...KSVC,
       namespace: MODELS,
-      body: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'gpt2', namespace: MODELS }, spec: { template: { spec: { containers: [{ image: 'vllm/vllm-openai' }] } } } },
+      body: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'rbac-probe-model', namespace: MODELS }, spec: { template: { spec: { containers: [{ image: 'vllm/vllm-openai' }] } } } },
     });
-    await admin.makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: MODELS, body: { metadata: { name: 'hf-token' }, stringData: { token: 'not-a-real-token' } } });
+    await createIfAbsent(() => admin.makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: MODELS, body: { metadata: { name: 'hf-token' }, stringData: { token: 'not-a-real-token' } } }));
     await admin.makeApiClient(CoreV1Api).createNode({ body: { metadata: { name: 'rbac-probe-node' } } });
 
     const sa = await plane.serviceAccountKubeconfig('ssis', 'ssis-controller', { expirationSeconds: 600 });
@@ -62,16 +62,25 @@ describe('local control plane: knative/rbac.yaml enforced by kube-apiserver', fu
     expect(review.status?.userInfo?.groups).to.include('system:serviceaccounts:ssis');
   });
 
-  it('allows what the ClusterRole grants: Knative Services anywhere, nodes, pods, Triggers', async () => {
-    const ksvc = (await controller.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...KSVC, namespace: MODELS, name: 'gpt2' })) as { metadata?: { name?: string } };
-    expect(ksvc.metadata?.name).to.equal('gpt2');
+  it('allows what the roles grant: Knative Services, Revisions and pods of the models namespace, nodes', async () => {
+    const ksvc = (await controller.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...KSVC, namespace: MODELS, name: 'rbac-probe-model' })) as { metadata?: { name?: string } };
+    expect(ksvc.metadata?.name).to.equal('rbac-probe-model');
+    await controller.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ ...KSVC, plural: 'revisions', namespace: MODELS });
     const core = controller.makeApiClient(CoreV1Api);
     expect((await core.listNode()).items.map((n) => n.metadata?.name)).to.include('rbac-probe-node');
-    await core.listPodForAllNamespaces();
-    await controller.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ ...TRIGGERS, namespace: 'ssis' });
+    await core.listNamespacedPod({ namespace: MODELS });
     // reconfigure's one write on nodes: the GPU operator's MIG layout label.
     const patched = await core.patchNode({ name: 'rbac-probe-node', body: [{ op: 'add', path: '/metadata/labels', value: { 'nvidia.com/mig.config': 'all-balanced' } }] });
     expect(patched.metadata?.labels?.['nvidia.com/mig.config']).to.equal('all-balanced');
+  });
+
+  it('grants nothing outside the models namespace but nodes: other namespaces\' pods and Services, Triggers', async () => {
+    const core = controller.makeApiClient(CoreV1Api);
+    const custom = controller.makeApiClient(CustomObjectsApi);
+    expect(await refusal(() => core.listPodForAllNamespaces()), 'pods cluster-wide (their env would show)').to.equal(403);
+    expect(await refusal(() => core.listNamespacedPod({ namespace: 'kube-system' })), 'pods of another namespace').to.equal(403);
+    expect(await refusal(() => custom.listNamespacedCustomObject({ ...KSVC, namespace: 'kube-system' })), 'Knative Services of another namespace').to.equal(403);
+    expect(await refusal(() => custom.listNamespacedCustomObject({ ...TRIGGERS, namespace: 'ssis' })), 'Triggers: routing is not the functions\' business').to.equal(403);
   });
 
   it('refuses with 403 what it does not grant', async () => {
