@@ -8,13 +8,14 @@
  * leftovers are reaped on the next start (their owner process is gone).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { SsisError } from '../../core/errors';
 import { PROJECT_ROOT } from '../project-root';
+import { belongsToRunFolder, isAlive, killPidFileProcess, readPid, reapOrphanedRunFolders } from '../local-process/run-folders';
 
 /** Keep in step with <kafka.version> in infra/kafka/pom.xml (passed to mvn, so this one wins). */
 export const KAFKA_VERSION = '4.3.1';
@@ -144,50 +145,12 @@ const LOG4J2 = [
   '',
 ].join('\n');
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when `pid` is a Kafka JVM started for `runDir` (never signal a recycled pid of someone else). */
-function isOurJvm(pid: number, runDir: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runDir);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Kills brokers whose owning process is gone (a test run that was SIGKILLed) and deletes their run
  * folders, so their ports and disk are freed. Detached brokers (`ssis kafka start`) have no owner.
  */
 export function reapStaleKafkas(base = tmpdir()): number {
-  let reaped = 0;
-  for (const name of readdirSync(base)) {
-    if (!name.startsWith(RUN_DIR_PREFIX)) continue;
-    const dir = join(base, name);
-    const owner = readPid(join(dir, 'owner.pid'));
-    if (owner === undefined || isAlive(owner)) continue;
-    const jvm = readPid(join(dir, 'kafka.pid'));
-    if (jvm !== undefined && isAlive(jvm) && isOurJvm(jvm, dir)) process.kill(jvm, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    reaped++;
-  }
-  return reaped;
+  return reapOrphanedRunFolders(base, RUN_DIR_PREFIX, (dir) => killPidFileProcess(join(dir, 'kafka.pid'), dir));
 }
 
 function tail(path: string, lines = 20): string {
@@ -228,7 +191,7 @@ export async function waitForKafka(bootstrap: string, opts: { timeoutMs?: number
 /** The broker started detached in `runDir` (`ssis kafka start`), if it still runs. */
 export function detachedKafka(runDir: string): { pid: number; bootstrap: string } | undefined {
   const pid = readPid(join(runDir, 'kafka.pid'));
-  if (pid === undefined || !isAlive(pid) || !isOurJvm(pid, runDir)) return undefined;
+  if (pid === undefined || !isAlive(pid) || !belongsToRunFolder(pid, runDir)) return undefined;
   return { pid, bootstrap: readFileSync(join(runDir, 'bootstrap'), 'utf8').trim() };
 }
 

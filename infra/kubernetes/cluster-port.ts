@@ -171,6 +171,14 @@ export class KubernetesCluster implements ClusterPort {
       } else if (disagreement === null) this.reportedDisagreements.delete(name);
       out.push(...gpus);
     }
+    // Each replica says which instance it runs on: an owner the node's record lost (a layout
+    // rebuilt from the node's counts) is taken from there, so a running replica's slice is never
+    // planned as free.
+    const slices = new Map(this.revisions.list().flatMap((r) => {
+      const slice = r.metadata?.annotations?.[REPLICA_ANNOTATIONS.slice];
+      return slice === undefined || r.metadata?.name === undefined ? [] : [[slice, r.metadata.name] as const];
+    }));
+    for (const g of out) for (const i of g.instances) if (i.owner === null) i.owner = slices.get(i.id) ?? null;
     return out;
   }
 

@@ -13,7 +13,7 @@
  * the next start, as infra/kafka/local-kafka.ts does for brokers.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer, type Server } from 'node:net';
@@ -24,7 +24,7 @@ import { SsisError } from '../../core/errors';
 import { buildControlPlane, type ControlPlaneBinaries } from './control-plane-binaries';
 import { installCrds, KNATIVE_CRD_DIR, loadKnativeCrds } from './knative-crds';
 import { loadKubeConfig, writeKubeconfig } from './kubeconfig';
-import { isAlive, killRunFolderPids, readPid, runFolderPids, startRunFolderProcess, stopRunFolderPids, tailOf, type RunFolderProcess } from './run-folder-processes';
+import { killRunFolderPids, reapOrphanedRunFolders, runFolderPids, startRunFolderProcess, stopRunFolderPids, tailOf, type RunFolderProcess } from '../local-process/run-folders';
 import { ensureServiceAccount, writeServiceAccountKubeconfig, type ServiceAccountToken } from './service-accounts';
 
 const RUN_DIR_PREFIX = 'ssis-kube-';
@@ -217,17 +217,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, opts: { ti
  * deletes their run folders. Detached planes (`ssis kube start`) have no owner and are kept.
  */
 export function reapStaleControlPlanes(base = tmpdir()): number {
-  let reaped = 0;
-  for (const name of readdirSync(base)) {
-    if (!name.startsWith(RUN_DIR_PREFIX)) continue;
-    const dir = join(base, name);
-    const owner = readPid(join(dir, 'owner.pid'));
-    if (owner === undefined || isAlive(owner)) continue;
-    killRunFolderPids(dir);
-    rmSync(dir, { recursive: true, force: true });
-    reaped++;
-  }
-  return reaped;
+  return reapOrphanedRunFolders(base, RUN_DIR_PREFIX, killRunFolderPids);
 }
 
 export interface DetachedControlPlane {

@@ -10,7 +10,7 @@
  * is reaped on the next start (its owner process is gone).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { silentLogger } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
 import type { ScrapeTarget } from '../../core/ports/cluster';
 import type { MetricsSource } from '../../core/ports/metrics-source';
+import { killPidFileProcess, reapOrphanedRunFolders } from '../local-process/run-folders';
 import { createPrometheusSource } from './http-source';
 import { fileSdGroups, INFERENCE_JOB, prometheusConfig } from './scrape-config';
 
@@ -75,47 +76,9 @@ async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Kills Prometheus processes whose owner is gone and deletes their run folders; never signals a pid that is not ours. */
 export function reapStalePrometheus(base = tmpdir()): number {
-  let reaped = 0;
-  for (const name of readdirSync(base)) {
-    if (!name.startsWith(RUN_DIR_PREFIX)) continue;
-    const dir = join(base, name);
-    const owner = readPid(join(dir, 'owner.pid'));
-    // No owner file yet: a start under way in another process, not a leftover.
-    if (owner === undefined || isAlive(owner)) continue;
-    const pid = readPid(join(dir, 'prometheus.pid'));
-    if (pid !== undefined && isAlive(pid) && cmdlineOf(pid).includes(dir)) process.kill(pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    reaped++;
-  }
-  return reaped;
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
+  return reapOrphanedRunFolders(base, RUN_DIR_PREFIX, (dir) => killPidFileProcess(join(dir, 'prometheus.pid'), dir));
 }
 
 function tail(path: string, lines = 15): string {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { reapStaleControlPlanes, startLocalControlPlane } from '../../../infra/kubernetes/local-control-plane';
-import { isAlive, runFolderPids } from '../../../infra/kubernetes/run-folder-processes';
+import { isAlive, runFolderPids } from '../../../infra/local-process/run-folders';
 import { ROOT, waitFor } from './control-plane-fixture';
 
 describe('local control plane: start, stop, reaping', function () {

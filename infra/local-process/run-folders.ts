@@ -1,7 +1,9 @@
 /**
- * The control plane's processes, each started with its run folder in its arguments and its pid in
- * `<runDir>/pids/<name>.pid`. The folder is what makes a pid ours: a pid is only ever signalled
- * after /proc/<pid>/cmdline shows that folder, so a recycled pid of someone else is never hit.
+ * Local services the project starts for itself (Kafka, Prometheus, the Kubernetes control plane)
+ * each live in a run folder: the folder is in each process's arguments and holds its pid files
+ * and `owner.pid`, the process that started it. The folder is what makes a pid ours: a pid is
+ * only ever signalled after /proc/<pid>/cmdline shows that folder, so a recycled pid of someone
+ * else is never hit; and a folder whose owner is gone is a leftover to reap.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -151,4 +153,29 @@ export function tailOf(path: string, lines = 20): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Reaps the run folders under `base` named `<prefix>…` whose owner process is gone (a run that was
+ * SIGKILLed): `kill` ends the folder's processes, then the folder goes. A folder without
+ * `owner.pid` belongs to a detached service (or a start under way) and is kept. Returns how many.
+ */
+export function reapOrphanedRunFolders(base: string, prefix: string, kill: (runDir: string) => void): number {
+  let reaped = 0;
+  for (const name of readdirSync(base)) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(base, name);
+    const owner = readPid(join(dir, 'owner.pid'));
+    if (owner === undefined || isAlive(owner)) continue;
+    kill(dir);
+    rmSync(dir, { recursive: true, force: true });
+    reaped++;
+  }
+  return reaped;
+}
+
+/** SIGKILLs the process whose pid `pidFile` holds, if it is alive and belongs to `runDir`. */
+export function killPidFileProcess(pidFile: string, runDir: string): void {
+  const pid = readPid(pidFile);
+  if (pid !== undefined && isAlive(pid) && belongsToRunFolder(pid, runDir)) process.kill(pid, 'SIGKILL');
 }
