@@ -23,7 +23,7 @@ import { loadKubeConfig } from '../../../infra/kubernetes/kubeconfig';
 import type { LocalControlPlane } from '../../../infra/kubernetes/local-control-plane';
 import { createJsonLogger } from '../../../infra/logging/json-logger';
 import { ROOT, postJson, gpt2 } from '../../e2e/helpers';
-import { sharedControlPlane, waitFor } from './control-plane-fixture';
+import { clearModels, sharedControlPlane, waitFor } from './control-plane-fixture';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,7 @@ describe('cluster mode: the functions drive a real kube-apiserver', function () 
   before(async () => {
     plane = await sharedControlPlane();
     admin = plane.kubeConfig();
+    await clearModels(plane, NS, [NODE]);
     stack = await startEmbeddedStack({
       knativeDir: join(ROOT, 'knative'),
       stateDir: mkdtempSync(join(tmpdir(), 'ssis-cluster-mode-')),
@@ -75,6 +76,7 @@ describe('cluster mode: the functions drive a real kube-apiserver', function () 
   });
   after(async () => {
     await stack?.stop();
+    await clearModels(plane, NS, [NODE]);
   });
 
   it('cold-starts gpt2: a Knative Service on a 1g.5gb slice of the chosen node, the token only as a Secret reference', async () => {

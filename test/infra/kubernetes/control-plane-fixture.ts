@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { ApiException, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { startLocalControlPlane, type LocalControlPlane } from '../../../infra/kubernetes/local-control-plane';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -57,3 +58,24 @@ after(async function () {
   started = undefined;
   running = undefined;
 });
+
+/**
+ * Removes what a cluster-mode suite left in the models namespace and its GPU nodes, so the next
+ * suite on the shared plane starts from an empty cluster: Knative Services, Revisions, pods, SSIS
+ * records, and the named nodes (nothing garbage-collects here).
+ */
+export async function clearModels(plane: LocalControlPlane, namespace: string, nodes: readonly string[]): Promise<void> {
+  const kc = plane.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const ignoreMissing = (err: unknown): void => {
+    if (!(err instanceof ApiException && err.code === 404)) throw err;
+  };
+  for (const plural of ['services', 'revisions']) {
+    const list = (await custom.listNamespacedCustomObject({ group: 'serving.knative.dev', version: 'v1', namespace, plural }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string } }[] };
+    for (const o of list.items) await custom.deleteNamespacedCustomObject({ group: 'serving.knative.dev', version: 'v1', namespace, plural, name: o.metadata.name }).catch(ignoreMissing);
+  }
+  await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(ignoreMissing);
+  await core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector: 'app.kubernetes.io/managed-by=ssis' }).catch(ignoreMissing);
+  for (const name of nodes) await core.deleteNode({ name }).catch(ignoreMissing);
+}
