@@ -51,19 +51,24 @@ describe('knative/ manifests', () => {
         [
           'Broker/default',
           'ClusterRole/ssis-controller',
+          'ClusterRole/ssis-ingress',
           'ClusterRoleBinding/ssis-controller',
+          'ClusterRoleBinding/ssis-ingress',
           'KafkaSink/ssis-dead-letter',
           'Namespace/ssis',
           'PingSource/ssis-sample-tick',
           'Role/ssis-controller',
+          'Role/ssis-ingress',
           'Role/ssis-mig-config',
           'RoleBinding/ssis-controller',
           'RoleBinding/ssis-controller',
+          'RoleBinding/ssis-ingress',
           'Service/ssis-evaluate',
           'Service/ssis-reconfigure',
           'Service/ssis-rollout',
           'Service/ssis-sample',
           'ServiceAccount/ssis-controller',
+          'ServiceAccount/ssis-ingress',
           'Trigger/ssis-evaluate',
           'Trigger/ssis-reconfigure',
           'Trigger/ssis-request-dispatch',
@@ -177,7 +182,7 @@ describe('knative/ manifests', () => {
       expect(validate({ ...funcYaml, runtimee: 'typescript' })).to.equal(false);
     });
 
-    it('deploys the ssis-request ingress into ssis, warm, with the broker as K_SINK', () => {
+    it('deploys the ssis-request ingress into ssis, warm, with the broker as K_SINK, as its own read-mostly account', () => {
       expect(funcYaml).to.include({ specVersion: '0.36.0', name: 'ssis-request', runtime: 'typescript', namespace: 'ssis', invoke: 'http' });
       expect(field(funcYaml, 'build', 'builder')).to.equal('pack');
       expect(field(funcYaml, 'build', 'buildEnvs')).to.deep.include({ name: 'BP_NODE_RUN_SCRIPTS', value: 'build' });
@@ -187,7 +192,7 @@ describe('knative/ manifests', () => {
       ]);
       expect(field(funcYaml, 'deploy')).to.deep.include({
         namespace: 'ssis',
-        serviceAccountName: 'ssis-controller',
+        serviceAccountName: 'ssis-ingress',
         healthEndpoints: { liveness: '/health/liveness', readiness: '/health/readiness' },
       });
       expect(field(funcYaml, 'deploy', 'options', 'scale', 'min')).to.equal(1);

@@ -216,6 +216,20 @@ describe('cluster mode: the functions drive a real kube-apiserver', function () 
     }
   });
 
+  it('the ingress, as its own read-mostly account (func.yaml), routes to the Service and records a new model', async () => {
+    const sa = await plane.serviceAccountKubeconfig('ssis', 'ssis-ingress');
+    const ingress = await KubernetesCluster.connect({ kubeConfig: loadKubeConfig(sa.kubeconfigPath), namespace: NS, catalog: stack.configuration.catalog });
+    try {
+      expect(ingress.acquireRoute('gpt2')?.url).to.match(/^http:\/\/127\.0\.0\.1:\d+/);
+      expect(ingress.gpus().map((g) => g.node)).to.deep.equal([NODE]);
+      const created = await ingress.ensureService('llama321binstruct', 'meta-llama/Llama-3.2-1B-Instruct');
+      expect(created.generation).to.equal(0);
+      await ingress.setCondition('llama321binstruct', { ready: false, reason: 'Unschedulable', message: 'probe' });
+    } finally {
+      await ingress.shutdown();
+    }
+  });
+
   it('a write that meets the real API server\'s 409 is read again and redone', async () => {
     const core = admin.makeApiClient(CoreV1Api);
     await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'conflict-probe' }, data: { n: '0' } } });

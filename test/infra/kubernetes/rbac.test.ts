@@ -5,10 +5,9 @@
  */
 import { expect } from 'chai';
 import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { isApiStatus } from '../../../infra/kubernetes/api-status';
+import { createIfAbsent, isApiStatus } from '../../../infra/kubernetes/api-status';
 import { loadKubeConfig } from '../../../infra/kubernetes/kubeconfig';
 import type { LocalControlPlane } from '../../../infra/kubernetes/local-control-plane';
-import { createIfAbsent } from '../../../infra/kubernetes/api-status';
 import { ensureNamespace } from '../../../infra/kubernetes/service-accounts';
 import { kubectl, sharedControlPlane } from './control-plane-fixture';
 
@@ -109,6 +108,19 @@ describe('local control plane: knative/rbac.yaml enforced by kube-apiserver', fu
     await createIfAbsent(() => admin.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace: 'gpu-operator', body: { metadata: { name: 'default-mig-parted-config' }, data: {} } }));
     expect(await refusal(() => core.readNamespacedConfigMap({ namespace: 'gpu-operator', name: 'default-mig-parted-config' })), "read the operator's other ConfigMaps").to.equal(403);
     expect(await refusal(() => core.listNamespacedConfigMap({ namespace: 'gpu-operator' })), 'list the operator namespace').to.equal(403);
+  });
+
+  it('the ingress account reads the cluster and writes only records: no Knative writes, no node patch', async () => {
+    const ingress = loadKubeConfig((await plane.serviceAccountKubeconfig('ssis', 'ssis-ingress', { expirationSeconds: 600 })).kubeconfigPath);
+    const core = ingress.makeApiClient(CoreV1Api);
+    const custom = ingress.makeApiClient(CustomObjectsApi);
+    await core.listNode();
+    await custom.getNamespacedCustomObject({ ...KSVC, namespace: MODELS, name: 'rbac-probe-model' });
+    await createIfAbsent(() => core.createNamespacedConfigMap({ namespace: MODELS, body: { metadata: { name: 'ssis-service-ingress-probe' }, data: { modelId: 'x' } } }));
+    expect(await refusal(() => core.patchNode({ name: 'rbac-probe-node', body: [{ op: 'add', path: '/metadata/labels', value: { 'nvidia.com/mig.config': 'x' } }] })), 'patch a node').to.equal(403);
+    expect(await refusal(() => custom.createNamespacedCustomObject({ ...KSVC, namespace: MODELS, body: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'forged' }, spec: { template: { spec: { containers: [{ image: 'x' }] } } } } })), 'create a Knative Service').to.equal(403);
+    expect(await refusal(() => custom.deleteNamespacedCustomObject({ ...KSVC, namespace: MODELS, name: 'rbac-probe-model' })), 'delete a Knative Service').to.equal(403);
+    expect(await refusal(() => core.readNamespacedConfigMap({ namespace: 'gpu-operator', name: 'ssis-mig-parted-config' })), "the operator's mig-parted config").to.equal(403);
   });
 
   it('refuses an unknown token with 401', async () => {
