@@ -384,13 +384,13 @@ export class KubernetesCluster implements ClusterPort {
       );
       await this.serialised(service, async () => {
         if (this.revisions.get(replica.id) !== undefined) return;
-        const existed = await this.replaceKsvc(service, (ksvc) => {
+        const withReplica = (ksvc: KnativeObject): KnativeObject | null => {
           const name = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
           if (name === replica.id) return null;
           const traffic = (ksvc.spec?.traffic ?? []).filter((t) => t.revisionName !== replica.id);
           return { ...ksvc, spec: { ...ksvc.spec, template, traffic: [...traffic, { revisionName: replica.id, percent: 0, tag: replica.id }] } };
-        });
-        if (!existed) {
+        };
+        if (!(await this.replaceKsvc(service, withReplica))) {
           const body: KnativeObject = {
             apiVersion: `${KNATIVE_GROUP}/${KNATIVE_VERSION}`,
             kind: 'Service',
@@ -401,7 +401,8 @@ export class KubernetesCluster implements ClusterPort {
           try {
             this.ksvcs.apply((await this.custom.createNamespacedCustomObject({ ...this.ksvcApi(), body })) as KnativeObject);
           } catch (err) {
-            if (!isApiStatus(err, 409)) throw err;
+            // Created by someone else in between: add this replica to theirs.
+            if (!isApiStatus(err, 409) || !(await this.replaceKsvc(service, withReplica))) throw err;
           }
         }
         // Knative makes a Revision per template it observes: the next change waits until this one has its own.
@@ -424,9 +425,13 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   async stopReplica(service: string, replicaId: string): Promise<void> {
-    const knRevision = this.revisions.get(replicaId);
-    if (knRevision === undefined) return;
     await this.serialised(service, async () => {
+      // A replica whose Revision Knative has not made yet (a start that timed out) is still named
+      // by the Service's template or traffic: those references go too, or it would appear later.
+      const ksvc = this.ksvcs.get(service);
+      const templateName = (ksvc?.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
+      const referenced = templateName === replicaId || (ksvc?.spec?.traffic ?? []).some((t) => t.revisionName === replicaId);
+      if (this.revisions.get(replicaId) === undefined && !referenced) return;
       const survivors = this.knativeRevisionsOf(service).filter((r) => r.metadata?.name !== replicaId);
       if (survivors.length === 0) {
         // The last replica: the Knative Service goes too (a Service always runs its template's Revision).
