@@ -77,6 +77,8 @@ export interface StackOptions {
 /** A cluster adapter the stack can stop with itself. */
 export interface StackCluster extends ClusterPort {
   shutdown(): Promise<void>;
+  /** The admin kubeconfig of a local control plane the cluster runs on, for a person's kubectl. */
+  readonly kubeconfigPath?: string;
 }
 
 /** What the stack needs from its broker, embedded or Kafka. */

@@ -49,7 +49,7 @@ async function prepareCluster(plane: LocalControlPlane, namespace: string): Prom
  * stand-ins, and connects the adapter as `ssis:ssis-controller`. Stopping the cluster stops what
  * this started.
  */
-export function kubeCluster(opts: KubeClusterOptions): (configuration: SsisConfiguration, logger: Logger) => Promise<StackCluster & { readonly plane: LocalControlPlane }> {
+export function kubeCluster(opts: KubeClusterOptions): (configuration: SsisConfiguration, logger: Logger) => Promise<StackCluster> {
   return async (configuration, logger) => {
     const ownsPlane = opts.plane === undefined;
     const plane = opts.plane ?? (await startLocalControlPlane({}));
@@ -81,7 +81,7 @@ export function kubeCluster(opts: KubeClusterOptions): (configuration: SsisConfi
           if (ownsPlane) await plane.stop();
         },
       });
-      return Object.assign(adapter, { plane });
+      return Object.assign(adapter, { kubeconfigPath: plane.kubeconfigPath });
     } catch (err) {
       if (ownsPlane) await plane.stop();
       throw err;

@@ -6,7 +6,6 @@ import { SsisError } from '../core/errors';
 import { startEmbeddedStack } from '../app/embedded-stack';
 import { parseMetricsMode } from '../app/stack-metrics';
 import { kubeCluster } from '../app/kube-stack';
-import type { LocalControlPlane } from '../infra/kubernetes/local-control-plane';
 import { parseKafkaUrl } from '../infra/kafka/names';
 import { createJsonLogger, type LogLevel } from '../infra/logging/json-logger';
 import { PROJECT_ROOT } from '../infra/project-root';
@@ -93,7 +92,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
   });
 
   const gpus = stack.cluster.gpus();
-  const kubeconfig = 'plane' in stack.cluster ? (stack.cluster.plane as LocalControlPlane).kubeconfigPath : undefined;
+  const kubeconfig = stack.cluster.kubeconfigPath;
   const lines = [
     '',
     `SSIS is running (${kafka ? `Kafka broker at ${stack.brokerMode}` : 'embedded: in-memory broker'}, ${values.kube ? 'local kube-apiserver with KWOK GPU nodes' : 'simulated MIG cluster'}, emulated inference servers)`,

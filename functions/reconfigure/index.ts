@@ -107,19 +107,18 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
    * Fresh ids for the replicas the plan moves: where a replica runs it cannot change (in a
    * cluster it is a Knative Revision), so the moved one is a new replica of the same revision.
    */
-  function idsForMoves(moves: readonly ReplicaMove[]): Map<string, string> {
-    const ids = new Map<string, string>();
+  function namedMoves(moves: readonly ReplicaMove[]): { move: ReplicaMove; service: string; revision: string; newReplica: string }[] {
     const nextIndex = new Map<string, number>();
-    for (const m of moves) {
-      const owner = revisionOf(m.replica);
-      if (owner === undefined) throw new SsisError('SSIS_NOT_FOUND', `replica ${m.replica} to move is in no revision`);
+    return moves.map((move) => {
+      const owner = revisionOf(move.replica);
+      if (owner === undefined) throw new SsisError('SSIS_NOT_FOUND', `replica ${move.replica} to move is in no revision`);
       const revision = owner.revision.name;
       const next = (nextIndex.get(revision) ?? Math.max(0, ...owner.revision.replicas.map((x) => replicaIndex(x.id)))) + 1;
       nextIndex.set(revision, next);
-      ids.set(m.replica, `${revision}-${next}`);
-    }
-    return ids;
+      return { move, service: owner.service.name, revision, newReplica: `${revision}-${next}` };
+    });
   }
+
 
   /**
    * Carries out the plan's steps through the cluster (core/mig/actuator.ts): the moves
@@ -210,14 +209,12 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
         const unmet = plan.unmet.find((u) => u.service === revision);
         if (unmet !== undefined) return fail(unmet.reason);
         try {
-          const movedIds = idsForMoves(plan.moves);
-          const movedFrom = plan.moves.map((m) => ({ move: m, owner: revisionOf(m.replica)! }));
-          await actuate(plan, revision, movedIds);
-          moves = movedFrom.map(({ move: m, owner }) => {
-            const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
-            const newReplica = movedIds.get(m.replica)!;
-            ctx.logger.info({ service: owner.service.name, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
-            return { service: owner.service.name, revision: owner.revision.name, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) };
+          const named = namedMoves(plan.moves);
+          await actuate(plan, revision, new Map(named.map((n) => [n.move.replica, n.newReplica])));
+          const at = (r: ReplicaMove['from']): ReplicaMoveRef['from'] => ({ node: r.node, gpu: r.gpuIndex, gpuModel: r.gpuModel, profile: r.profile, start: r.start, sliceId: r.instanceId });
+          moves = named.map(({ move: m, service: owner, revision: moved, newReplica }) => {
+            ctx.logger.info({ service: owner, replica: m.replica, newReplica, from: m.from.instanceId, to: m.to.instanceId }, 'replica moved make-before-break');
+            return { service: owner, revision: moved, replica: m.replica, newReplica, from: at(m.from), to: at(m.to) };
           });
         } catch (err) {
           // A move whose replica did not start, or a node the operator could not repartition

@@ -29,19 +29,7 @@ import { nodeGpus } from './node-gpus';
 import { DEFAULT_ENGINE, replicaTemplate, type EngineImage } from './replica-template';
 import { NO_CAPACITY, configMapFromRecord, recordFromConfigMap, type ServiceRecord } from './service-record';
 import { WatchCache } from './watch-cache';
-
-export interface KnativeTrafficTarget {
-  readonly revisionName?: string;
-  readonly latestRevision?: boolean;
-  readonly percent?: number;
-  readonly tag?: string;
-}
-
-/** A Knative Service or Revision as far as SSIS reads it. */
-export interface KnativeObject extends KubernetesObject {
-  spec?: { template?: Record<string, unknown>; traffic?: KnativeTrafficTarget[] } & Record<string, unknown>;
-  status?: { url?: string; address?: { url?: string }; conditions?: { type: string; status: string; reason?: string; message?: string }[] } & Record<string, unknown>;
-}
+import { conditionOf, isReady, type KnativeRevision, type KnativeService, type RevisionTemplate, type TrafficTarget as KnativeTrafficTarget } from './knative-objects';
 
 export interface KubernetesClusterOptions {
   readonly kubeConfig: KubeConfig;
@@ -60,27 +48,27 @@ export interface KubernetesClusterOptions {
 const MANAGED = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 const DEFAULT_REPLICA_READY_TIMEOUT_MS = 15 * 60_000;
 
-function readyCondition(obj: KnativeObject | undefined): { status: string; reason?: string; message?: string } | undefined {
-  return obj?.status?.conditions?.find((c) => c.type === 'Ready');
-}
-
 export class KubernetesCluster implements ClusterPort {
   readonly namespace: string;
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
   private readonly logger: Logger;
-  private readonly changes = new EventEmitter();
-  private readonly nodes: WatchCacheOf<V1Node>;
-  private readonly records: WatchCacheOf<V1ConfigMap>;
-  private readonly ksvcs: WatchCacheOf<KnativeObject>;
-  private readonly revisions: WatchCacheOf<KnativeObject>;
-  private readonly pods: WatchCacheOf<V1Pod>;
+  private readonly nodes: WatchCache<V1Node>;
+  private readonly records: WatchCache<V1ConfigMap>;
+  private readonly ksvcs: WatchCache<KnativeService>;
+  private readonly revisions: WatchCache<KnativeRevision>;
+  private readonly pods: WatchCache<V1Pod>;
   private readonly repartitioner: MigRepartitioner;
   private readonly reportedDisagreements = new Map<string, string>();
   /** Template changes of one Knative Service are made one at a time: each must become its own Revision. */
   private readonly templateLocks = new Map<string, Promise<unknown>>();
 
-  private constructor(private readonly opts: KubernetesClusterOptions, caches: Caches) {
+  private constructor(
+    private readonly opts: KubernetesClusterOptions,
+    caches: Caches,
+    /** Emits 'change' whenever a watched object changes: what every wait of the adapter listens to. */
+    private readonly changes: EventEmitter,
+  ) {
     this.namespace = opts.namespace;
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -92,14 +80,10 @@ export class KubernetesCluster implements ClusterPort {
 
   /** Connects and waits for the first list of every watched kind. */
   static async connect(opts: KubernetesClusterOptions): Promise<KubernetesCluster> {
-    const emitter: { cluster?: KubernetesCluster } = {};
-    const notify = (): void => {
-      emitter.cluster?.changes.emit('change');
-    };
-    const caches = createCaches(opts, notify);
-    const cluster = new KubernetesCluster(opts, caches);
-    emitter.cluster = cluster;
-    await Promise.all(Object.values(caches).map((c: WatchCacheOf<KubernetesObject>) => c.start()));
+    const changes = new EventEmitter();
+    const caches = createCaches(opts, () => changes.emit('change'));
+    const cluster = new KubernetesCluster(opts, caches, changes);
+    await Promise.all(Object.values(caches).map((c: WatchCache<KubernetesObject>) => c.start()));
     return cluster;
   }
 
@@ -124,10 +108,10 @@ export class KubernetesCluster implements ClusterPort {
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  private replicaView(r: KnativeObject, revision: string): ReplicaView {
+  private replicaView(r: KnativeRevision, revision: string): ReplicaView {
     const a = r.metadata?.annotations ?? {};
     const id = r.metadata?.name ?? '';
-    const phase: ReplicaPhase = r.metadata?.deletionTimestamp !== undefined ? 'draining' : readyCondition(r)?.status === 'True' ? 'ready' : 'starting';
+    const phase: ReplicaPhase = r.metadata?.deletionTimestamp !== undefined ? 'draining' : isReady(r) ? 'ready' : 'starting';
     return { id, revision, sliceId: a[REPLICA_ANNOTATIONS.slice] ?? '', node: a[REPLICA_ANNOTATIONS.node] ?? '', gpu: Number(a[REPLICA_ANNOTATIONS.gpu] ?? '0'), phase, url: this.endpointOf(id) };
   }
 
@@ -187,7 +171,7 @@ export class KubernetesCluster implements ClusterPort {
     if (record === undefined || !record.traffic.some((t) => t.percent > 0)) return null;
     const ksvc = this.ksvcs.get(service);
     const url = ksvc?.status?.address?.url ?? ksvc?.status?.url;
-    if (url === undefined || readyCondition(ksvc)?.status !== 'True') return null;
+    if (url === undefined || !isReady(ksvc)) return null;
     // Knative's activator and queue-proxy pick the replica; the port only knows the Service.
     return { url, replica: service, release: () => undefined };
   }
@@ -319,7 +303,7 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   /** Rewrites the Knative Service's traffic from the SSIS record: after a replica turned Ready, or before one goes. */
-  private async syncTraffic(service: string, leaving?: string, change?: (ksvc: KnativeObject) => KnativeObject): Promise<void> {
+  private async syncTraffic(service: string, leaving?: string, change?: (ksvc: KnativeService) => KnativeService): Promise<void> {
     const record = this.record(service);
     await this.replaceKsvc(service, (ksvc) => {
       const entries = this.knativeTraffic(service, record?.traffic ?? [], ksvc.spec?.traffic ?? [], leaving);
@@ -329,7 +313,7 @@ export class KubernetesCluster implements ClusterPort {
     });
   }
 
-  private knativeRevisionsOf(service: string): KnativeObject[] {
+  private knativeRevisionsOf(service: string): KnativeRevision[] {
     return this.revisions
       .list()
       .filter((r) => r.metadata?.labels?.[KNATIVE_SERVICE_LABEL] === service)
@@ -346,11 +330,11 @@ export class KubernetesCluster implements ClusterPort {
   }
 
   /** Read-modify-write of the Knative Service; `change` returning null writes nothing. Resolves false when it does not exist. */
-  private async replaceKsvc(service: string, change: (ksvc: KnativeObject) => KnativeObject | null): Promise<boolean> {
+  private async replaceKsvc(service: string, change: (ksvc: KnativeService) => KnativeService | null): Promise<boolean> {
     return withConflictRetry(`Knative Service ${service}`, async () => {
-      let current: KnativeObject;
+      let current: KnativeService;
       try {
-        current = (await this.custom.getNamespacedCustomObject({ ...this.ksvcApi(), name: service })) as KnativeObject;
+        current = (await this.custom.getNamespacedCustomObject({ ...this.ksvcApi(), name: service })) as KnativeService;
       } catch (err) {
         if (isApiStatus(err, 404)) return false;
         throw err;
@@ -358,7 +342,7 @@ export class KubernetesCluster implements ClusterPort {
       this.ksvcs.apply(current);
       const next = change(current);
       if (next === null) return true;
-      this.ksvcs.apply((await this.custom.replaceNamespacedCustomObject({ ...this.ksvcApi(), name: service, body: next })) as KnativeObject);
+      this.ksvcs.apply((await this.custom.replaceNamespacedCustomObject({ ...this.ksvcApi(), name: service, body: next })) as KnativeService);
       return true;
     });
   }
@@ -384,14 +368,14 @@ export class KubernetesCluster implements ClusterPort {
       );
       await this.serialised(service, async () => {
         if (this.revisions.get(replica.id) !== undefined) return;
-        const withReplica = (ksvc: KnativeObject): KnativeObject | null => {
-          const name = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
+        const withReplica = (ksvc: KnativeService): KnativeService | null => {
+          const name = ksvc.spec?.template?.metadata?.name;
           if (name === replica.id) return null;
           const traffic = (ksvc.spec?.traffic ?? []).filter((t) => t.revisionName !== replica.id);
           return { ...ksvc, spec: { ...ksvc.spec, template, traffic: [...traffic, { revisionName: replica.id, percent: 0, tag: replica.id }] } };
         };
         if (!(await this.replaceKsvc(service, withReplica))) {
-          const body: KnativeObject = {
+          const body: KnativeService = {
             apiVersion: `${KNATIVE_GROUP}/${KNATIVE_VERSION}`,
             kind: 'Service',
             metadata: { name: service, namespace: this.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
@@ -399,7 +383,7 @@ export class KubernetesCluster implements ClusterPort {
             spec: { template, traffic: [{ revisionName: replica.id, percent: 100 }] },
           };
           try {
-            this.ksvcs.apply((await this.custom.createNamespacedCustomObject({ ...this.ksvcApi(), body })) as KnativeObject);
+            this.ksvcs.apply((await this.custom.createNamespacedCustomObject({ ...this.ksvcApi(), body })) as KnativeService);
           } catch (err) {
             // Created by someone else in between: add this replica to theirs.
             if (!isApiStatus(err, 409) || !(await this.replaceKsvc(service, withReplica))) throw err;
@@ -410,12 +394,12 @@ export class KubernetesCluster implements ClusterPort {
       });
     }
     const outcome = await this.waitUntil<'ready' | 'failed' | 'timeout'>(this.opts.replicaReadyTimeoutMs ?? DEFAULT_REPLICA_READY_TIMEOUT_MS, 'timeout', () => {
-      const ready = readyCondition(this.revisions.get(replica.id));
+      const ready = conditionOf(this.revisions.get(replica.id), 'Ready');
       if (ready?.status === 'True') return 'ready';
       return ready?.status === 'False' && ready.reason !== undefined && ready.reason !== 'Deploying' ? 'failed' : undefined;
     });
     if (outcome !== 'ready') {
-      const ready = readyCondition(this.revisions.get(replica.id));
+      const ready = conditionOf(this.revisions.get(replica.id), 'Ready');
       throw new SsisError('SSIS_PLACEMENT_INFEASIBLE', `replica ${replica.id} of ${service} did not become ready (${outcome}${ready?.message ? `: ${ready.message}` : ''})`);
     }
     // A replica of a revision that already serves takes its share now (scale out, a move).
@@ -429,7 +413,7 @@ export class KubernetesCluster implements ClusterPort {
       // A replica whose Revision Knative has not made yet (a start that timed out) is still named
       // by the Service's template or traffic: those references go too, or it would appear later.
       const ksvc = this.ksvcs.get(service);
-      const templateName = (ksvc?.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
+      const templateName = ksvc?.spec?.template?.metadata?.name;
       const referenced = templateName === replicaId || (ksvc?.spec?.traffic ?? []).some((t) => t.revisionName === replicaId);
       if (this.revisions.get(replicaId) === undefined && !referenced) return;
       const survivors = this.knativeRevisionsOf(service).filter((r) => r.metadata?.name !== replicaId);
@@ -443,8 +427,8 @@ export class KubernetesCluster implements ClusterPort {
         // Revision would make Knative create it again, so it is pointed at a survivor's.
         const survivor = survivors[0]!;
         await this.syncTraffic(service, replicaId, (ksvc) => {
-          const templateName = (ksvc.spec?.template?.['metadata'] as { name?: string } | undefined)?.name;
-          const template = templateName === replicaId ? { metadata: { name: survivor.metadata?.name, labels: survivor.metadata?.labels, annotations: survivor.metadata?.annotations }, spec: survivor.spec } : ksvc.spec?.template;
+          const templateName = ksvc.spec?.template?.metadata?.name;
+          const template = templateName === replicaId ? templateOf(survivor) : ksvc.spec?.template;
           return { ...ksvc, spec: { ...ksvc.spec, template } };
         });
       }
@@ -495,15 +479,22 @@ export class KubernetesCluster implements ClusterPort {
   }
 }
 
-// ── the watched kinds ──────────────────────────────────────────────────────────────────────
+/**
+ * The template that makes `revision` again: its own labels and annotations without the ones
+ * Knative puts on Revisions (`serving.knative.dev/…`, which a template may not carry), and its spec.
+ */
+function templateOf(revision: KnativeRevision): RevisionTemplate {
+  const own = (m: Record<string, string> | undefined): Record<string, string> => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !k.startsWith('serving.knative.dev/')));
+  return { metadata: { name: revision.metadata.name, labels: own(revision.metadata.labels), annotations: own(revision.metadata.annotations) }, ...(revision.spec ? { spec: revision.spec } : {}) };
+}
 
-type WatchCacheOf<T extends KubernetesObject> = WatchCache<T>;
+// ── the watched kinds ──────────────────────────────────────────────────────────────────────
 
 interface Caches {
   readonly nodes: WatchCache<V1Node>;
   readonly records: WatchCache<V1ConfigMap>;
-  readonly ksvcs: WatchCache<KnativeObject>;
-  readonly revisions: WatchCache<KnativeObject>;
+  readonly ksvcs: WatchCache<KnativeService>;
+  readonly revisions: WatchCache<KnativeRevision>;
   readonly pods: WatchCache<V1Pod>;
 }
 
@@ -513,13 +504,13 @@ function createCaches(opts: KubernetesClusterOptions, notify: () => void): Cache
   const custom = kc.makeApiClient(CustomObjectsApi);
   const logger = opts.logger ?? silentLogger;
   const ns = opts.namespace;
-  const knative = (plural: string) => (): Promise<KubernetesListObject<KnativeObject>> =>
-    custom.listNamespacedCustomObject({ group: KNATIVE_GROUP, version: KNATIVE_VERSION, namespace: ns, plural, labelSelector: MANAGED }) as Promise<KubernetesListObject<KnativeObject>>;
+  const knative = <T extends KubernetesObject>(plural: string) => (): Promise<KubernetesListObject<T>> =>
+    custom.listNamespacedCustomObject({ group: KNATIVE_GROUP, version: KNATIVE_VERSION, namespace: ns, plural, labelSelector: MANAGED }) as Promise<KubernetesListObject<T>>;
   return {
     nodes: new WatchCache<V1Node>(kc, 'nodes', '/api/v1/nodes', () => core.listNode(), notify, logger),
     records: new WatchCache<V1ConfigMap>(kc, 'service records', `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: MANAGED }), notify, logger, MANAGED),
-    ksvcs: new WatchCache<KnativeObject>(kc, 'Knative Services', `/apis/${KNATIVE_GROUP}/${KNATIVE_VERSION}/namespaces/${ns}/services`, knative('services'), notify, logger, MANAGED),
-    revisions: new WatchCache<KnativeObject>(kc, 'Knative Revisions', `/apis/${KNATIVE_GROUP}/${KNATIVE_VERSION}/namespaces/${ns}/revisions`, knative('revisions'), notify, logger, MANAGED),
+    ksvcs: new WatchCache<KnativeService>(kc, 'Knative Services', `/apis/${KNATIVE_GROUP}/${KNATIVE_VERSION}/namespaces/${ns}/services`, knative<KnativeService>('services'), notify, logger, MANAGED),
+    revisions: new WatchCache<KnativeRevision>(kc, 'Knative Revisions', `/apis/${KNATIVE_GROUP}/${KNATIVE_VERSION}/namespaces/${ns}/revisions`, knative<KnativeRevision>('revisions'), notify, logger, MANAGED),
     pods: new WatchCache<V1Pod>(kc, 'pods', `/api/v1/namespaces/${ns}/pods`, () => core.listNamespacedPod({ namespace: ns, labelSelector: MANAGED }), notify, logger, MANAGED),
   };
 }

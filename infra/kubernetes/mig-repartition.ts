@@ -16,7 +16,7 @@ import { MIG_CONFIG_LABEL, migConfigName, nodeMigPartedSpecs, type MigPartedConf
 import { isApiStatus } from './api-status';
 import { withConflictRetry } from './conflict-retry';
 import { GPU_OPERATOR_NAMESPACE, MIG_CONFIG_STATE_LABEL, MIG_LAYOUT_ANNOTATION, MIG_PARTED_CONFIGMAP, MIG_PARTED_CONFIGMAP_KEY, type NodeMigLayout } from './contract';
-import { advertisedMigCounts, expectedMigCounts, layoutAnnotation, sameMigCounts } from './node-gpus';
+import { advertisedMigCounts, layoutAnnotation, migCounts, sameMigCounts } from './node-gpus';
 import type { WatchCache } from './watch-cache';
 
 export interface RepartitionOptions {
@@ -163,7 +163,7 @@ export class MigRepartitioner {
    * the relabel cleared the state, so neither can be a leftover of the previous config.
    */
   private waitForMigManager(change: NodeChange): Promise<void> {
-    const expected = expectedMigCounts(change.gpus);
+    const expected = migCounts(change.gpus);
     const timeoutMs = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const check = (): void => {

@@ -42,13 +42,14 @@ function recordedLayout(node: V1Node): NodeMigLayout | null {
   }
 }
 
-function countsOf(gpus: readonly GpuState[]): Map<string, number> {
+/** Per-profile MIG instance counts of a layout, as the mig-manager advertises them. */
+export function migCounts(gpus: readonly GpuState[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const g of gpus) for (const i of g.instances) if (g.migEnabled) counts.set(i.profile, (counts.get(i.profile) ?? 0) + 1);
   return counts;
 }
 
-function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+export function sameMigCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
@@ -93,10 +94,10 @@ export function nodeGpus(node: V1Node): NodeGpus {
       const instances: MigInstance[] = (r?.instances ?? []).map((i) => ({ ...i }));
       return { node: name, index, model: model.name, migEnabled: r?.migEnabled ?? advertised.size > 0, instances };
     });
-    if (sameCounts(countsOf(gpus), advertised)) return { gpus, disagreement: null };
+    if (sameMigCounts(migCounts(gpus), advertised)) return { gpus, disagreement: null };
     return {
       gpus: layoutFromCounts(name, model.name, count, advertised),
-      disagreement: `node ${name} advertises ${describe(advertised)} but SSIS recorded ${describe(countsOf(gpus))}; planning from what the node offers`,
+      disagreement: `node ${name} advertises ${describe(advertised)} but SSIS recorded ${describe(migCounts(gpus))}; planning from what the node offers`,
     };
   }
   if (advertised.size === 0) {
@@ -114,10 +115,3 @@ export function layoutAnnotation(gpus: readonly GpuState[]): string {
     .map((g) => ({ index: g.index, migEnabled: g.migEnabled, instances: g.instances.map((i) => ({ id: i.id, profile: i.profile, start: i.start, owner: i.owner })) }));
   return JSON.stringify(layout);
 }
-
-/** Per-profile instance counts of a node's layout, as the mig-manager will advertise them. */
-export function expectedMigCounts(gpus: readonly GpuState[]): Map<string, number> {
-  return countsOf(gpus);
-}
-
-export { sameCounts as sameMigCounts };

@@ -12,6 +12,7 @@ import {
   MIN_SCALE_ANNOTATION, MODEL_SERVICE_LABEL, REPLICA_ANNOTATIONS, REPLICA_LABEL, SSIS_REVISION_LABEL, WHOLE_GPU_RESOURCE, gpuProductLabelValue,
   migResourceName,
 } from './contract';
+import type { RevisionTemplate } from './knative-objects';
 
 /** Which inference server a replica runs, and how it is told its model and batch limit. */
 export interface EngineImage {
@@ -46,7 +47,7 @@ function engineArgs(engine: EngineImage, spec: ModelSpec, maxBatchSize: number):
 }
 
 /** `spec.template` of the Knative Service for one replica. */
-export function replicaTemplate(placement: ReplicaPlacement, spec: ModelSpec, engine: EngineImage = DEFAULT_ENGINE): Record<string, unknown> {
+export function replicaTemplate(placement: ReplicaPlacement, spec: ModelSpec, engine: EngineImage = DEFAULT_ENGINE): RevisionTemplate {
   const resource = placement.profile === WHOLE_GPU_PROFILE ? WHOLE_GPU_RESOURCE : migResourceName(placement.profile);
   return {
     metadata: {

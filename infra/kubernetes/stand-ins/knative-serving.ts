@@ -37,7 +37,7 @@ import { createIfAbsent } from '../api-status';
 import { GPU_PRODUCT_LABEL, KNATIVE_GROUP, KNATIVE_REVISION_LABEL, KNATIVE_SERVICE_LABEL, KNATIVE_VERSION, REPLICA_ANNOTATIONS, STAND_IN_ENDPOINT_ANNOTATION } from '../contract';
 import { ensureServiceAccount } from '../service-accounts';
 import { ignoringNotFound, MERGE_PATCH } from './api-writes';
-import { CONFIGURATION_GENERATION_LABEL, isReady, owningServiceUid, REVISION_UID_LABEL, sameJson, withTransitionTimes, type Condition, type KnativeRevision, type KnativeService } from './knative-objects';
+import { CONFIGURATION_GENERATION_LABEL, isReady, owningServiceUid, REVISION_UID_LABEL, sameJson, withTransitionTimes, type Condition, type KnativeRevision, type KnativeService } from '../knative-objects';
 import { resolveTraffic, revisionStatus, serviceStatus, type ReplicaState, type ResolvedTarget } from './knative-status';
 import { ReconcileQueue } from './reconcile-queue';
 import { replicaEngineFor } from './replica-engine';

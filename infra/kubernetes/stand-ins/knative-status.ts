@@ -4,7 +4,7 @@
  * from its Revisions. Condition types and reasons are Knative's (Ready, ResourcesAvailable,
  * ContainerHealthy, Active on a Revision; Ready, ConfigurationsReady, RoutesReady on a Service).
  */
-import { conditionOf, isReady, type Condition, type KnativeRevision, type KnativeService, type TrafficTarget } from './knative-objects';
+import { conditionOf, isReady, type Condition, type KnativeRevision, type KnativeService, type TrafficTarget } from '../knative-objects';
 
 /** What a revision's one replica is doing. */
 export type ReplicaState =

@@ -12,7 +12,7 @@ import type { ModelCatalog } from '../../../core/catalog/model-catalog';
 import { WHOLE_GPU_PROFILE } from '../../../core/mig/geometry';
 import type { EngineConfig } from '../../../core/perf/batching-engine';
 import { gpuModelOfProduct, profileOfResource, REPLICA_ANNOTATIONS, WHOLE_GPU_RESOURCE } from '../contract';
-import type { RevisionContainer } from './knative-objects';
+import type { RevisionContainer } from '../knative-objects';
 import type { Outcome } from './mig-parted-config';
 
 export interface ReplicaEngine {

@@ -10,7 +10,7 @@ import { KNATIVE_REVISION_LABEL, KNATIVE_SERVICE_LABEL } from '../contract';
 import {
   CONFIGURATION_GENERATION_LABEL, CONFIGURATION_LABEL, KNATIVE_API_VERSION, REVISION_ONLY_FIELDS, REVISION_UID_LABEL, SERVICE_UID_LABEL,
   type KnativeRevision, type KnativeService, type RevisionContainer,
-} from './knative-objects';
+} from '../knative-objects';
 
 /** The name Knative gives the container a template leaves unnamed. */
 export const USER_CONTAINER = 'user-container';

@@ -6,26 +6,16 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SsisError } from '../../../core/errors';
 import { createEvent } from '../../../events/create';
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../../events/rollout-completed';
 import { brokerRefusalCode, httpPublisher } from '../../../infra/http/event-publisher';
+import { rejection } from '../../support/rejection';
 
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const event = createEvent(ROLLOUT_COMPLETED, {
   decisionId: 'gpt2-g0-cold-start', service: 'gpt2', revision: 'gpt2-00001', previousRevision: null, profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB',
   replicas: 1, generation: 1, readyAfterMs: 30, completedAt: new Date(T0).toISOString(),
 } satisfies RolloutCompleted, { source: '/ssis/functions/rollout', clock: { nowMs: () => T0 }, ids: { next: () => 'e-1' } });
-
-async function rejection(p: Promise<unknown>): Promise<SsisError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(SsisError);
-    return err as SsisError;
-  }
-  throw new Error('expected the publish to be rejected');
-}
 
 describe('infra/http httpPublisher (events to the broker ingress)', () => {
   let server: Server;

@@ -23,7 +23,7 @@ import { KWOK_NODE_ANNOTATION, type LocalControlPlane } from '../../../infra/kub
 import { ensureNamespace } from '../../../infra/kubernetes/service-accounts';
 import { MERGE_PATCH } from '../../../infra/kubernetes/stand-ins/api-writes';
 import { KnativeServingStandIn } from '../../../infra/kubernetes/stand-ins/knative-serving';
-import type { KnativeRevision, KnativeService } from '../../../infra/kubernetes/stand-ins/knative-objects';
+import type { KnativeRevision, KnativeService } from '../../../infra/kubernetes/knative-objects';
 import { MigManagerStandIn, STAND_IN_FAIL_ANNOTATION } from '../../../infra/kubernetes/stand-ins/mig-manager';
 import { SERVED_BY_HEADER } from '../../../infra/kubernetes/stand-ins/traffic-proxy';
 import { ROOT, sharedControlPlane, waitFor } from './control-plane-fixture';

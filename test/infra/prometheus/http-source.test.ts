@@ -8,23 +8,13 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SsisError } from '../../../core/errors';
 import type { QueryResult } from '../../../core/ports/metrics-source';
 import { createLocalQueryEngine } from '../../../infra/metrics/query-engine';
 import { createSeriesStore } from '../../../infra/metrics/series-store';
 import { createPrometheusSource } from '../../../infra/prometheus/http-source';
 import type { LocalPrometheus } from '../../../infra/prometheus/local-prometheus';
 import { PrometheusPool, requirePrometheus } from './fixture';
-
-async function rejection(p: Promise<unknown>): Promise<SsisError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(SsisError);
-    return err as SsisError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../../support/rejection';
 
 async function fakeServer(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
   const server = createServer(handler);

@@ -1,10 +1,10 @@
 /**
  * The parts of Knative Serving's objects (serving.knative.dev/v1, the CRDs of
- * shared/reference/knative-crds) that the Knative stand-in reads and writes, with their
- * conditions. Field names are Knative's wire names.
+ * shared/reference/knative-crds) that the cluster adapter and the Knative stand-in read and
+ * write, with their conditions. Field names are Knative's wire names.
  */
 import type { KubernetesObject, V1Container, V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
-import { KNATIVE_GROUP, KNATIVE_SERVICE_LABEL, KNATIVE_VERSION } from '../contract';
+import { KNATIVE_GROUP, KNATIVE_SERVICE_LABEL, KNATIVE_VERSION } from './contract';
 
 export const KNATIVE_API_VERSION = `${KNATIVE_GROUP}/${KNATIVE_VERSION}`;
 export const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
@@ -45,10 +45,16 @@ export interface Condition {
   severity?: string;
 }
 
+/** A Service's `spec.template`: each change of it makes a Revision, named by `metadata.name` when given. */
+export interface RevisionTemplate {
+  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: RevisionSpec;
+}
+
 export interface KnativeService extends KubernetesObject {
   metadata: V1ObjectMeta;
   spec?: {
-    template?: { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: RevisionSpec };
+    template?: RevisionTemplate;
     traffic?: TrafficTarget[];
   };
   status?: ServiceStatus;
