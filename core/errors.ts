@@ -30,6 +30,13 @@ export const ERROR_CATALOG = {
   SSIS_CONTROL_PLANE_START_FAILED: { httpStatus: 500, retriable: false, summary: 'The local Kubernetes control plane could not be built or started (Go missing, a build failed, etcd or kube-apiserver exited or never got ready).' },
   SSIS_METRICS_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'Prometheus could not be reached, timed out, answered 5xx or 429, or answered something that is not its HTTP API; the next sampling tick tries again.' },
   SSIS_METRICS_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local Prometheus could not be started (binary missing, configuration refused, exited or not ready in time).' },
+  SSIS_UNAUTHENTICATED: { httpStatus: 401, retriable: false, summary: 'A request or CloudEvent carried no credential, or one that is not valid (an unknown API key, a shared secret that does not match, an OIDC token with the wrong audience or signature).' },
+  SSIS_FORBIDDEN: { httpStatus: 403, retriable: false, summary: 'The credential is valid but does not allow this (a tenant asking for a model or service class its key does not grant).' },
+  SSIS_RATE_LIMITED: { httpStatus: 429, retriable: true, summary: 'A tenant sent more requests than its key\'s rate limit; the client retries after `Retry-After`.' },
+  SSIS_OVERLOADED: { httpStatus: 503, retriable: true, summary: 'The service\'s admission queue is full (its capacity and SLO bound it): the request is shed at once, and the client retries after `Retry-After`.' },
+  SSIS_PAYLOAD_TOO_LARGE: { httpStatus: 413, retriable: false, summary: 'A body is larger than the intake\'s bound; it was refused before it was read in full.' },
+  SSIS_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retriable: false, summary: 'A body came with a content type the endpoint does not take (the inference APIs take `application/json`).' },
+  SSIS_DECISION_REFUSED: { httpStatus: 422, retriable: false, summary: 'A scale decision breaks policy (replicas outside the class\'s bounds, a model not in the catalog or not the service\'s, a profile the GPU model lacks, a generation that is not current); it is dead-lettered with its reason and nothing is changed.' },
   SSIS_NOT_FOUND: { httpStatus: 404, retriable: false, summary: 'The addressed resource (service, revision, route) does not exist.' },
   SSIS_INTERNAL: { httpStatus: 500, retriable: true, summary: 'An unexpected failure inside a handler.' },
 } as const;

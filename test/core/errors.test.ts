@@ -27,9 +27,10 @@ describe('core/errors catalogue', () => {
     expect(new SsisError('SSIS_PLACEMENT_INFEASIBLE', 'm', { retriable: true }).retriable).to.equal(false);
   });
 
-  it('every retriable code maps to a 5xx: a client or broker told to retry is never told it was at fault', () => {
+  it('every retriable code maps to a 5xx or 429: a client or broker told to retry is never told it was at fault', () => {
     const retriable = Object.entries(ERROR_CATALOG).filter(([, entry]) => entry.retriable);
-    expect(retriable.filter(([, entry]) => entry.httpStatus < 500), 'retriable codes with a 4xx').to.deep.equal([]);
+    // 429 says "later", not "wrong": HTTP clients and the Kafka dispatcher both retry it.
+    expect(retriable.filter(([, entry]) => entry.httpStatus < 500 && entry.httpStatus !== 429), 'retriable codes with a 4xx other than 429').to.deep.equal([]);
     expect(ERROR_CATALOG.SSIS_CAPACITY_UNAVAILABLE).to.include({ httpStatus: 503, retriable: true });
     expect(ERROR_CATALOG.SSIS_BROKER_UNAVAILABLE).to.include({ httpStatus: 503, retriable: true });
     expect(ERROR_CATALOG.SSIS_BROKER_REFUSED).to.include({ retriable: false });
