@@ -63,6 +63,12 @@ export interface SsisConfig {
     readonly upstreamTimeoutSec: number;
     readonly defaultServiceClass: string;
     readonly maxBodyBytes: number;
+    /**
+     * Most requests waiting for one service, whatever its capacity (the admission queue's bound is
+     * the smaller of this and what the capacity clears within the class's TTFT SLO); while the
+     * service cold-starts, all of it may wait.
+     */
+    readonly maxQueuedPerService: number;
   };
   readonly sampler: { readonly windowSec: number };
   readonly scaler: {
@@ -73,6 +79,12 @@ export interface SsisConfig {
     readonly pendingTimeoutSec: number;
     readonly placementBackoffSec: number;
     readonly scaleToZeroAfterSec: number;
+    /**
+     * A rollout whose service shows no change (no replica started, ready or gone, no traffic moved)
+     * for this long is failed and its rollout released, so that a lost slice-reconfigured cannot
+     * hold the service in "rollout in progress" for good. Longer than the slowest model load.
+     */
+    readonly rolloutTimeoutSec: number;
   };
   readonly cluster: { readonly loadTimeScale: number; readonly nodes: readonly SimulatedNodeConfig[] };
   readonly serviceClasses: readonly ServiceClassConfig[];
@@ -179,9 +191,9 @@ export function parseSsisConfig(doc: unknown, where = 'ssis.yaml'): SsisConfig {
     f.unknownKeys(o, known);
     return [f, o];
   };
-  const [i, io] = section('ingress', ['capacityWaitTimeoutSec', 'retryAfterSec', 'upstreamTimeoutSec', 'defaultServiceClass', 'maxBodyBytes']);
+  const [i, io] = section('ingress', ['capacityWaitTimeoutSec', 'retryAfterSec', 'upstreamTimeoutSec', 'defaultServiceClass', 'maxBodyBytes', 'maxQueuedPerService']);
   const [sa, so] = section('sampler', ['windowSec']);
-  const [sc, sco] = section('scaler', ['minReplicas', 'maxReplicas', 'stabilizationWindowSec', 'upCooldownSec', 'pendingTimeoutSec', 'placementBackoffSec', 'scaleToZeroAfterSec']);
+  const [sc, sco] = section('scaler', ['minReplicas', 'maxReplicas', 'stabilizationWindowSec', 'upCooldownSec', 'pendingTimeoutSec', 'placementBackoffSec', 'scaleToZeroAfterSec', 'rolloutTimeoutSec']);
   const [c, co] = section('cluster', ['loadTimeScale', 'nodes']);
   const nodes: SimulatedNodeConfig[] = [];
   const nodeList = co['nodes'] === undefined ? [] : (c.array(co['nodes'], 'nodes') ?? []);
@@ -211,6 +223,7 @@ export function parseSsisConfig(doc: unknown, where = 'ssis.yaml'): SsisConfig {
       upstreamTimeoutSec: i.number(io, 'upstreamTimeoutSec', { optional: true, exclusiveMin: 0 }) ?? 300,
       defaultServiceClass: i.string(io, 'defaultServiceClass', { optional: true }) ?? 'default',
       maxBodyBytes: i.number(io, 'maxBodyBytes', { optional: true, min: 1024, integer: true }) ?? 1 << 20,
+      maxQueuedPerService: i.number(io, 'maxQueuedPerService', { optional: true, min: 1, integer: true }) ?? 256,
     },
     sampler: { windowSec: sa.number(so, 'windowSec', { optional: true, exclusiveMin: 0 }) ?? 20 },
     scaler: {
@@ -221,6 +234,7 @@ export function parseSsisConfig(doc: unknown, where = 'ssis.yaml'): SsisConfig {
       pendingTimeoutSec: sc.number(sco, 'pendingTimeoutSec', { optional: true, exclusiveMin: 0 }) ?? 180,
       placementBackoffSec: sc.number(sco, 'placementBackoffSec', { optional: true, min: 0 }) ?? 30,
       scaleToZeroAfterSec: sc.number(sco, 'scaleToZeroAfterSec', { optional: true, min: 0 }) ?? 0,
+      rolloutTimeoutSec: sc.number(sco, 'rolloutTimeoutSec', { optional: true, exclusiveMin: 0 }) ?? 600,
     },
     cluster: { loadTimeScale: c.number(co, 'loadTimeScale', { optional: true, min: 0 }) ?? 1, nodes },
     serviceClasses: [],

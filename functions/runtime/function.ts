@@ -4,7 +4,6 @@
  * more through its context. Handlers are built from their dependencies by a factory (buildX(deps))
  * and never touch the network or the environment themselves.
  */
-import type express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/common/ports';
 import type { SsisEvent } from '../../events/envelope';
@@ -24,11 +23,6 @@ export interface SsisFunction {
   /** CloudEvent types this function accepts; anything else is refused with 400. */
   readonly handles: readonly string[];
   readonly onEvent: EventHandler;
-  /**
-   * Plain HTTP routes (only the request function has them: the ingress). POST bodies arrive as a
-   * raw Buffer in req.body (the CloudEvent detector reads every POST first): parse them yourself.
-   */
-  readonly routes?: (app: express.Express, ctx: FunctionContext) => void;
   /** Readiness beyond "process is up" (e.g. configuration loaded). */
   readonly ready?: () => boolean;
   readonly close?: () => Promise<void>;

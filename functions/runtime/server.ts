@@ -1,7 +1,9 @@
 /**
  * The shared function runtime: one express app per function with CloudEvents in (binary and
  * structured), a reply event out (binary mode), `/health/readiness`, `/health/liveness` and
- * `/metrics` (prom-client, one registry per function). Status codes follow what the Knative Kafka
+ * `/metrics` (prom-client, one registry per function). A CloudEvent is taken only from a sender
+ * that authenticates (`intakeAuth`: the stack's secret locally, an OIDC token in a cluster), checked
+ * before its body is read; the public inference APIs are not served here (functions/request/ingress.ts). Status codes follow what the Knative Kafka
  * dispatcher does with them (notes/knative-kafka.md §1.5, §1.7): 200 + event = reply, 204 = done,
  * and for an error the status {@link deliveryStatus} derives from its `retriable` flag.
  */
@@ -9,10 +11,17 @@ import express from 'express';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { asSsisError, SsisError } from '../../core/errors';
 import { fromHttp, toHttpBinary } from '../../events/codec/http';
+import { rateLimitedLogger } from '../../infra/logging/rate-limited';
+import type { EventIntakeAuth } from '../../infra/auth/event-auth';
 import type { FunctionContext, SsisFunction } from './function';
 
 export interface RuntimeOptions {
   readonly bodyLimitBytes?: number;
+  /**
+   * Who may deliver events. Absent only in tests of the handlers themselves; every wiring passes
+   * one (app/embedded-stack.ts, functions/runtime/main.ts).
+   */
+  readonly intakeAuth?: EventIntakeAuth;
 }
 
 export function isCloudEventRequest(headers: Record<string, string | string[] | undefined>): boolean {
@@ -49,6 +58,11 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
     registers: [registry],
   });
 
+  // Anyone who can reach the port can send bad events: their warnings are bounded.
+  const warnings = rateLimitedLogger(ctx.logger);
+  // Label values only from the types this function handles: foreign types cannot mint series.
+  const typeLabel = (t: string): string => (fn.handles.includes(t) ? t : 'other');
+
   const app = express();
   app.disable('x-powered-by');
   app.get('/health/liveness', (_req, res) => void res.json({ status: 'ok' }));
@@ -61,18 +75,30 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
   });
 
   // CloudEvents (from the broker's triggers) are recognised by their headers on any POST.
-  app.post(/.*/, express.raw({ type: () => true, limit: opts.bodyLimitBytes ?? 1 << 20 }), (req, res, next) => {
+  const authenticate: express.RequestHandler = (req, res, next) => {
     if (!isCloudEventRequest(req.headers)) {
+      next('route');
+      return;
+    }
+    if (!opts.intakeAuth) {
       next();
       return;
     }
+    opts.intakeAuth.verify(req.get('authorization')).then(() => next(), (err: unknown) => {
+      const e = asSsisError(err);
+      events.inc({ type: 'other', outcome: 'unauthenticated' });
+      warnings.warn({ function: fn.name, code: e.code, error: e.message }, 'event sender not authenticated');
+      res.status(e.httpStatus === 401 ? 401 : 503).set('connection', 'close').json(e.toJSON());
+    });
+  };
+  app.post(/.*/, authenticate, express.raw({ type: () => true, limit: opts.bodyLimitBytes ?? 1 << 20 }), (req, res) => {
     const started = process.hrtime.bigint();
     let type = 'unknown';
     void (async () => {
       try {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const event = fromHttp({ headers: req.headers, body });
-        type = event.type;
+        type = typeLabel(event.type);
         if (!fn.handles.includes(event.type)) {
           throw new SsisError('SSIS_UNSUPPORTED_EVENT_TYPE', `function ${fn.name} does not handle ${event.type} (handles: ${fn.handles.join(', ')})`, {
             issues: [{ field: 'type', message: `unsupported: ${event.type}` }],
@@ -89,15 +115,13 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
       } catch (err) {
         const e = asSsisError(err);
         events.inc({ type, outcome: e.retriable ? 'retry' : 'rejected' });
-        ctx.logger.warn({ function: fn.name, type, code: e.code, retriable: e.retriable, issues: e.issues, error: e.message }, 'event not handled');
+        warnings.warn({ function: fn.name, type, code: e.code, retriable: e.retriable, issues: e.issues.slice(0, 5), error: e.message.slice(0, 500) }, 'event not handled');
         res.status(deliveryStatus(e)).json(e.toJSON());
       } finally {
         duration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
       }
     })();
   });
-
-  fn.routes?.(app, ctx);
 
   app.use((req: express.Request, res: express.Response) => {
     res.status(404).json(new SsisError('SSIS_NOT_FOUND', `no route ${req.method} ${req.path} on function ${fn.name}`).toJSON());

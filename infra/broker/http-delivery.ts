@@ -19,11 +19,12 @@ export function isRetriableStatus(status: number): boolean {
   return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
 }
 
-export async function postCloudEvent(url: string, message: HttpMessage, opts: { timeoutMs: number; namespace?: string }): Promise<AttemptOutcome> {
+/** `authorization`: the sender's credential (the stack secret, or an OIDC token for the subscriber's audience). */
+export async function postCloudEvent(url: string, message: HttpMessage, opts: { timeoutMs: number; namespace?: string; authorization?: string }): Promise<AttemptOutcome> {
   let res: HttpResponse;
   try {
     res = await postHttp(url, {
-      headers: { ...message.headers, prefer: 'reply', ...(opts.namespace ? { 'kn-namespace': opts.namespace } : {}) },
+      headers: { ...message.headers, prefer: 'reply', ...(opts.namespace ? { 'kn-namespace': opts.namespace } : {}), ...(opts.authorization ? { authorization: opts.authorization } : {}) },
       body: message.body,
       timeoutMs: opts.timeoutMs,
     });

@@ -7,6 +7,7 @@ import type { EventPublisher } from '../../events/publisher';
 import { toHttpBinary } from '../../events/codec/http';
 import { SsisError, type ErrorCode } from '../../core/errors';
 import { postHttp, type HttpResponse } from './post';
+import type { EventSenderAuth } from '../auth/event-auth';
 
 /**
  * The catalogue code for a broker ingress that did not take an event: a 5xx or 429 is an outage or
@@ -17,13 +18,15 @@ export function brokerRefusalCode(status: number): Extract<ErrorCode, 'SSIS_BROK
   return status >= 500 || status === 429 ? 'SSIS_BROKER_UNAVAILABLE' : 'SSIS_BROKER_REFUSED';
 }
 
-export function httpPublisher(sinkUrl: string, opts: { timeoutMs?: number } = {}): EventPublisher {
+/** `sender`: the credential the broker ingress asks for (the stack secret; in a cluster the pod's OIDC token). */
+export function httpPublisher(sinkUrl: string, opts: { timeoutMs?: number; sender?: EventSenderAuth } = {}): EventPublisher {
   return {
     async publish(event) {
       const { headers, body } = toHttpBinary(event);
       let res: HttpResponse;
       try {
-        res = await postHttp(sinkUrl, { headers, body, timeoutMs: opts.timeoutMs ?? 10_000 });
+        const authorization = await opts.sender?.authorization();
+        res = await postHttp(sinkUrl, { headers: authorization ? { ...headers, authorization } : headers, body, timeoutMs: opts.timeoutMs ?? 10_000 });
       } catch (err) {
         throw new SsisError('SSIS_BROKER_UNAVAILABLE', `broker at ${sinkUrl} unreachable: ${String(err)}`, { cause: err });
       }

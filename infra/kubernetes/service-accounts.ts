@@ -28,10 +28,11 @@ export interface ServiceAccountToken {
 }
 
 /** A bound token for the account from the TokenRequest API (the account must exist). */
-export async function requestServiceAccountToken(kc: KubeConfig, namespace: string, name: string, opts: { expirationSeconds?: number } = {}): Promise<ServiceAccountToken> {
+export async function requestServiceAccountToken(kc: KubeConfig, namespace: string, name: string, opts: { expirationSeconds?: number; audiences?: readonly string[] } = {}): Promise<ServiceAccountToken> {
   const core = kc.makeApiClient(CoreV1Api);
-  // No audiences: the API server fills in its own (--api-audiences), which it accepts back.
-  const response = await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: opts.expirationSeconds ?? 3600 } } });
+  // No audiences: the API server fills in its own (--api-audiences), which it accepts back. An
+  // OIDC sender asks for its receiver's audience instead, which the API server itself refuses.
+  const response = await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [...(opts.audiences ?? [])], expirationSeconds: opts.expirationSeconds ?? 3600 } } });
   const token = response.status?.token;
   if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   return { token, expiresAt: new Date(response.status?.expirationTimestamp ?? Date.now()), username: `system:serviceaccount:${namespace}:${name}` };

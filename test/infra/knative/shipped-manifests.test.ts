@@ -16,6 +16,9 @@ const ROOT = join(__dirname, '..', '..', '..');
 const KNATIVE_DIR = join(ROOT, 'knative');
 const BROKER_INGRESS = 'http://kafka-broker-ingress.knative-eventing.svc.cluster.local/ssis/default';
 const CONTROLLERS = ['sample', 'evaluate', 'reconfigure', 'rollout'] as const;
+/** The event-driven Services of knative/services.yaml, in file order: the controllers, then the request dispatch stage. */
+const EVENT_FUNCTIONS = [...CONTROLLERS, 'request'] as const;
+const ACCOUNT_OF: Readonly<Record<(typeof EVENT_FUNCTIONS)[number], string>> = { sample: 'ssis-controller', evaluate: 'ssis-controller', reconfigure: 'ssis-controller', rollout: 'ssis-controller', request: 'ssis-ingress' };
 
 let rendered: RenderedObject[] | undefined;
 /** Rendered once; a missing kubectl/kustomize fails every test that needs it, with the reason. */
@@ -54,17 +57,24 @@ describe('knative/ manifests', () => {
           'ClusterRole/ssis-ingress',
           'ClusterRoleBinding/ssis-controller',
           'ClusterRoleBinding/ssis-ingress',
+          'ClusterRoleBinding/ssis-service-account-issuer-discovery',
+          'EventPolicy/ssis-broker-senders',
           'KafkaSink/ssis-dead-letter',
           'Namespace/ssis',
           'PingSource/ssis-sample-tick',
           'Role/ssis-controller',
+          'Role/ssis-controller-token',
           'Role/ssis-ingress',
+          'Role/ssis-ingress-token',
           'Role/ssis-mig-config',
           'RoleBinding/ssis-controller',
           'RoleBinding/ssis-controller',
+          'RoleBinding/ssis-controller-token',
           'RoleBinding/ssis-ingress',
+          'RoleBinding/ssis-ingress-token',
           'Service/ssis-evaluate',
           'Service/ssis-reconfigure',
+          'Service/ssis-request',
           'Service/ssis-rollout',
           'Service/ssis-sample',
           'ServiceAccount/ssis-controller',
@@ -141,13 +151,22 @@ describe('knative/ manifests', () => {
   });
 
   describe('function Services', () => {
-    for (const fn of CONTROLLERS) {
-      it(`ssis-${fn} runs the functions image with FUNCTION=${fn}, warm, probed, with its config mounted`, () => {
+    for (const fn of EVENT_FUNCTIONS) {
+      it(`ssis-${fn} runs the functions image with FUNCTION=${fn}, warm, probed, with its config mounted, taking events only for its own OIDC audience`, () => {
         const service = findRendered('Service', `ssis-${fn}`);
         expect(service.apiVersion).to.equal('serving.knative.dev/v1');
+        expect(field(service, 'metadata', 'labels', 'networking.knative.dev/visibility')).to.equal('cluster-local');
         const template = field(service, 'spec', 'template');
         expect(field(template, 'metadata', 'annotations', 'autoscaling.knative.dev/min-scale')).to.equal('1');
-        expect(field(template, 'spec', 'serviceAccountName')).to.equal('ssis-controller');
+        expect(field(template, 'spec', 'serviceAccountName')).to.equal(ACCOUNT_OF[fn]);
+        const env = (field(template, 'spec', 'containers', 0, 'env') as JsonObject[]);
+        // The token it sends is its own account's; the audience it checks is the one its Trigger asks tokens for.
+        expect(env).to.deep.include({ name: 'SSIS_SERVICE_ACCOUNT', value: ACCOUNT_OF[fn] });
+        const audience = `serving.knative.dev/service/ssis/ssis-${fn}`;
+        expect(env).to.deep.include({ name: 'SSIS_EVENT_AUDIENCE', value: audience });
+        const triggers = renderedObjects().filter((o) => o.kind === 'Trigger' && field(o, 'spec', 'subscriber', 'ref', 'name') === `ssis-${fn}`);
+        expect(triggers).to.not.be.empty;
+        for (const t of triggers) expect(field(t, 'spec', 'subscriber', 'audience'), String(field(t, 'metadata', 'name'))).to.equal(audience);
         const container = field(template, 'spec', 'containers', 0) as JsonObject;
         // The kustomization's `images:` has replaced the bare name.
         expect(container.image).to.match(/^ssis-functions[:@]/);
@@ -182,14 +201,17 @@ describe('knative/ manifests', () => {
       expect(validate({ ...funcYaml, runtimee: 'typescript' })).to.equal(false);
     });
 
-    it('deploys the ssis-request ingress into ssis, warm, with the broker as K_SINK, as its own read-mostly account', () => {
-      expect(funcYaml).to.include({ specVersion: '0.36.0', name: 'ssis-request', runtime: 'typescript', namespace: 'ssis', invoke: 'http' });
+    it('deploys the public ssis-ingress into ssis, warm, with the broker as K_SINK and its API keys from a Secret, as its own read-mostly account', () => {
+      expect(funcYaml).to.include({ specVersion: '0.36.0', name: 'ssis-ingress', runtime: 'typescript', namespace: 'ssis', invoke: 'http' });
       expect(field(funcYaml, 'build', 'builder')).to.equal('pack');
       expect(field(funcYaml, 'build', 'buildEnvs')).to.deep.include({ name: 'BP_NODE_RUN_SCRIPTS', value: 'build' });
       expect(field(funcYaml, 'run', 'envs')).to.deep.include.members([
-        { name: 'FUNCTION', value: 'request' },
+        { name: 'FUNCTION', value: 'ingress' },
         { name: 'K_SINK', value: BROKER_INGRESS },
+        { name: 'SSIS_SERVICE_ACCOUNT', value: 'ssis-ingress' },
+        { name: 'SSIS_API_KEYS_FILE', value: '/etc/ssis/ssis-api-keys/keys.yaml' },
       ]);
+      expect(field(funcYaml, 'run', 'volumes')).to.deep.include({ secret: 'ssis-api-keys', path: '/etc/ssis/ssis-api-keys' });
       expect(field(funcYaml, 'deploy')).to.deep.include({
         namespace: 'ssis',
         serviceAccountName: 'ssis-ingress',
@@ -262,7 +284,7 @@ describe('knative/ manifests', () => {
       expect(routed(event('ssis.unknown'))).to.deep.equal([]);
     });
 
-    it('reads the PingSource, the dead letter KafkaSink and the four controller Services', () => {
+    it('reads the PingSource, the dead letter KafkaSink and the five event-driven Services', () => {
       expect(manifests.pingSources).to.deep.equal([
         {
           name: 'ssis-sample-tick',
@@ -274,7 +296,7 @@ describe('knative/ manifests', () => {
         },
       ]);
       expect(manifests.kafkaSinks).to.deep.equal([{ name: 'ssis-dead-letter', namespace: 'ssis', topic: 'ssis-dead-letter' }]);
-      expect(manifests.services.map((s) => [s.name, s.env.FUNCTION, s.env.K_SINK])).to.deep.equal(CONTROLLERS.map((fn) => [`ssis-${fn}`, fn, BROKER_INGRESS]));
+      expect(manifests.services.map((s) => [s.name, s.env.FUNCTION, s.env.K_SINK])).to.deep.equal(EVENT_FUNCTIONS.map((fn) => [`ssis-${fn}`, fn, BROKER_INGRESS]));
     });
 
     it('declares every ConfigMap the Services mount (pending while configmaps.yaml is the placeholder)', function () {
