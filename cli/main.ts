@@ -7,6 +7,7 @@ Usage: ssis <command> [options]
 
 Commands:
   start     run the whole system on the embedded default (ingress on http://localhost:8080)
+  keys      create API keys for the inference APIs (a key file, or a Kubernetes Secret)
   events    print the running stack's events as JSON lines
   replay    re-deliver events from the Kafka broker topic, or replay them offline with another policy (what-if)
   kafka     fetch, start, wait for or stop a local Apache Kafka for Kafka mode (SSIS_BROKER=kafka://…)
@@ -29,6 +30,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     switch (command) {
       case 'start':
         await (require('./start') as typeof import('./start')).runStart(rest);
+        return;
+      case 'keys':
+        (require('./keys') as typeof import('./keys')).runKeys(rest);
         return;
       case 'events':
         await (require('./events') as typeof import('./events')).runEvents(rest);

@@ -17,7 +17,9 @@ functions, a simulated MIG cluster with emulated inference servers, and the ingr
 
 Options:
   --port <n>            ingress port (default: $PORT or 8080)
-  --host <addr>         ingress address (default: 127.0.0.1)
+  --host <addr>         ingress address (default: 127.0.0.1; any other needs --api-keys)
+  --api-keys <file>     API keys of the inference APIs (ssis keys create); default: $SSIS_API_KEYS_FILE,
+                        else none: every caller on loopback is the anonymous tenant
   --nodes <spec>        simulated GPUs, e.g. "node-a=2xA100-SXM4-40GB;node-b=2xH100-80GB"
                         (default: ssis-config's cluster.nodes: 2 nodes × 2 A100-SXM4-40GB)
   --sample-every <sec>  metrics sampling period (default 2; the cluster's PingSource says 10)
@@ -61,7 +63,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     args: [...argv],
     options: {
       port: { type: 'string' }, host: { type: 'string' }, nodes: { type: 'string' }, 'sample-every': { type: 'string' },
-      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, metrics: { type: 'string' }, kube: { type: 'boolean' }, help: { type: 'boolean' },
+      knative: { type: 'string' }, 'state-dir': { type: 'string' }, 'log-level': { type: 'string' }, broker: { type: 'string' }, metrics: { type: 'string' }, kube: { type: 'boolean' }, 'api-keys': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -78,11 +80,13 @@ export async function runStart(argv: readonly string[]): Promise<void> {
   const stateDir = resolve(values['state-dir'] ?? join(root, '.ssis'));
   const brokerUrl = values.broker ?? process.env['SSIS_BROKER'];
   const kafka = brokerUrl !== undefined && brokerUrl.trim() !== '' ? { brokers: parseKafkaUrl(brokerUrl, values.broker ? '--broker' : 'SSIS_BROKER') } : undefined;
+  const apiKeysFile = values['api-keys'] ?? process.env['SSIS_API_KEYS_FILE'];
   const stack = await startEmbeddedStack({
     knativeDir: resolve(values.knative ?? join(root, 'knative')),
     stateDir,
     ingressPort: port,
     ingressHost: values.host ?? process.env['SSIS_HOST'] ?? '127.0.0.1',
+    ...(apiKeysFile ? { apiKeysFile: resolve(apiKeysFile) } : {}),
     logger,
     sampleEverySec,
     ...(nodeSpec ? { nodes: parseNodes(nodeSpec) } : {}),
@@ -96,7 +100,7 @@ export async function runStart(argv: readonly string[]): Promise<void> {
   const lines = [
     '',
     `SSIS is running (${kafka ? `Kafka broker at ${stack.brokerMode}` : 'embedded: in-memory broker'}, ${values.kube ? 'local kube-apiserver with KWOK GPU nodes' : 'simulated MIG cluster'}, emulated inference servers)`,
-    `  ingress     ${stack.ingressUrl}   (SSIS body on POST /, OpenAI on /v1/completions, /v1/chat/completions)`,
+    `  ingress     ${stack.ingressUrl}   (SSIS body on POST /, OpenAI on /v1/completions, /v1/chat/completions; ${apiKeysFile ? `API keys from ${apiKeysFile}` : 'no API keys: loopback callers are anonymous'})`,
     `  broker      ${stack.brokerUrl}   (Trigger routing from knative/, metrics on /metrics)`,
     ...Object.entries(stack.functionUrls).filter(([n]) => n !== 'request').map(([n, u]) => `  ${n.padEnd(11)} ${u}`),
     `  cluster     ${gpus.length} GPUs: ${[...new Set(gpus.map((g) => g.node))].map((n) => `${n} (${gpus.filter((g) => g.node === n).map((g) => g.model).join(', ')})`).join('; ')}`,

@@ -13,7 +13,7 @@ async function getJson(kc: KubeConfig, path: string): Promise<unknown> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new SsisError('SSIS_INVALID_CONFIG', 'the kubeconfig names no cluster server', { issues: [{ field: 'kubeconfig', message: 'no current cluster' }] });
   const url = new URL(path, server);
-  const opts: import('node:https').RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname, headers: { accept: 'application/json' }, timeout: 10_000 };
+  const opts: import('node:https').RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname, headers: { accept: 'application/json, application/jwk-set+json' }, timeout: 10_000 };
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
     const req = request(opts, (res) => {

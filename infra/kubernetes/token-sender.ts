@@ -5,6 +5,7 @@
  * EventPolicy (knative/eventpolicy.yaml) names which accounts may send.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { SsisError } from '../../core/errors';
 import type { EventSenderAuth } from '../auth/event-auth';
 import { requestServiceAccountToken } from './service-accounts';
 
@@ -18,7 +19,10 @@ export function tokenRequestSender(kc: KubeConfig, account: { namespace: string;
       pending ??= (async () => {
         try {
           const issuedAt = now();
-          const t = await requestServiceAccountToken(kc, account.namespace, account.name, { audiences: [audience], expirationSeconds: opts.expirationSeconds ?? 3600 });
+          const t = await requestServiceAccountToken(kc, account.namespace, account.name, { audiences: [audience], expirationSeconds: opts.expirationSeconds ?? 3600 }).catch((err: unknown) => {
+            // Retriable: the API server may be briefly away; a 403 means knative/rbac.yaml is not applied.
+            throw new SsisError('SSIS_BROKER_UNAVAILABLE', `no token of ${account.namespace}/${account.name} for ${audience}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err });
+          });
           cached = { header: `Bearer ${t.token}`, renewAtMs: issuedAt + 0.8 * (t.expiresAt.getTime() - issuedAt) };
           return cached.header;
         } finally {
