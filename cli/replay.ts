@@ -1,4 +1,5 @@
 /** `ssis replay`: read the Kafka broker topic back and re-deliver its events, or replay them offline (what-if). */
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSsisConfig } from '../core/config/ssis-config';
@@ -29,6 +30,10 @@ Triggers' offsets are not touched) and does one of:
   --to-url <url>        re-deliver each selected event to a function URL, as the broker does
                         (HTTP POST, binary CloudEvents, Prefer: reply); prints each answer.
                         Handlers are idempotent: replaying applied decisions changes nothing.
+                        The functions take events only from authenticated senders: the local
+                        stack's secret is read from --secret-file (default .ssis/event-secret);
+                        in a cluster pass an OIDC token for the function's audience in
+                        $SSIS_EVENT_TOKEN.
   --what-if             re-run the recorded metrics samples offline through the evaluate function
                         with --policy and --set, and print the recorded decisions (ssis.scale.decided
                         in the topic) beside the new ones, with how many differ. Open loop: each
@@ -62,7 +67,7 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
     options: {
       broker: { type: 'string' }, topic: { type: 'string' }, knative: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
       type: { type: 'string', multiple: true }, subject: { type: 'string' }, 'to-url': { type: 'string' }, 'what-if': { type: 'boolean' },
-      policy: { type: 'string' }, set: { type: 'string', multiple: true }, help: { type: 'boolean' },
+      policy: { type: 'string' }, set: { type: 'string', multiple: true }, 'secret-file': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -91,7 +96,7 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
   if (values['to-url']) {
     const types = values.type ?? [];
     const keep = (e: AnyCloudEvent): boolean => keepSubject(e) && (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t)));
-    await redeliver(records, keep, values['to-url'], manifests.broker.namespace);
+    await redeliver(records, keep, values['to-url'], manifests.broker.namespace, senderAuthorization(values['secret-file']));
     return;
   }
 
@@ -112,12 +117,12 @@ export async function runReplay(argv: readonly string[]): Promise<void> {
   process.stdout.write(`${formatWhatIf(report, label)}\n`);
 }
 
-async function redeliver(records: readonly ReadRecord[], keep: (e: AnyCloudEvent) => boolean, url: string, namespace: string): Promise<void> {
+async function redeliver(records: readonly ReadRecord[], keep: (e: AnyCloudEvent) => boolean, url: string, namespace: string, authorization: string | undefined): Promise<void> {
   let sent = 0;
   let failed = 0;
   for (const r of records) {
     if (!r.event || !keep(r.event)) continue;
-    const outcome = await postCloudEvent(url, toHttpBinary(r.event), { timeoutMs: 30_000, namespace });
+    const outcome = await postCloudEvent(url, toHttpBinary(r.event), { timeoutMs: 30_000, namespace, ...(authorization ? { authorization } : {}) });
     sent++;
     if (!outcome.ok) failed++;
     const answer = outcome.ok ? `${outcome.status}${outcome.reply ? ` reply ${outcome.reply.type} ${outcome.reply.id}` : ''}` : `${outcome.status} ${outcome.data.slice(0, 200)}`;
@@ -141,4 +146,16 @@ export function applySettings(ssis: Ssis, settings: readonly string[]): Ssis {
   }
   // The same bounds as the ConfigMap (e.g. maxReplicas >= minReplicas), each problem named.
   return { ...ssis, scaler: parseSsisConfig({ scaler }, '--set').scaler };
+}
+
+/** The credential a function asks of event senders: a cluster OIDC token, or the local stack's secret. */
+function senderAuthorization(secretFile: string | undefined): string | undefined {
+  const token = process.env['SSIS_EVENT_TOKEN'];
+  if (token) return `Bearer ${token}`;
+  const path = secretFile ?? join(PROJECT_ROOT, '.ssis', 'event-secret');
+  if (!existsSync(path)) {
+    if (secretFile) throw new SsisError('SSIS_INVALID_CONFIG', `--secret-file ${secretFile} does not exist`, { issues: [{ field: '--secret-file', message: 'not found' }] });
+    return undefined;
+  }
+  return `Bearer ${readFileSync(path, 'utf8').trim()}`;
 }
