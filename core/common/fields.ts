@@ -52,11 +52,16 @@ export class FieldReader {
     return v;
   }
 
-  /** Numbers may be given as numeric strings (YAML/ConfigMap values often are). */
-  number(obj: Record<string, unknown>, name: string, opts: { optional?: boolean; min?: number; max?: number; integer?: boolean; exclusiveMin?: number } = {}): number | undefined {
+  /**
+   * Numbers may be given as decimal strings (YAML/ConfigMap values often are), unless `fromString`
+   * is false (a JSON body, whose numbers are JSON numbers). Only JSON's number syntax is read
+   * from a string: Number() alone would take "0x10" as 16, " 5 " as 5 and "0b11" as 3, so a value
+   * that is not a plain number could pass the bounds as one.
+   */
+  number(obj: Record<string, unknown>, name: string, opts: { optional?: boolean; min?: number; max?: number; integer?: boolean; exclusiveMin?: number; fromString?: boolean } = {}): number | undefined {
     const raw = obj[name];
     if (raw === undefined && opts.optional) return undefined;
-    const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    const v = typeof raw === 'string' && opts.fromString !== false && DECIMAL_NUMBER.test(raw) ? Number(raw) : raw;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       this.fail(name, raw === undefined ? 'is required' : `must be a number, got ${describe(raw)}`);
       return undefined;
@@ -82,6 +87,9 @@ export class FieldReader {
     for (const key of Object.keys(obj)) if (!known.includes(key)) this.fail(key, `unknown field (known: ${known.join(', ')})`);
   }
 }
+
+/** A JSON number (RFC 8259 §6): optional minus, no leading zeros, no hex, no whitespace. */
+const DECIMAL_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/;
 
 export function describe(v: unknown): string {
   if (v === null) return 'null';

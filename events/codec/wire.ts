@@ -10,7 +10,12 @@
  * Buffer body unparsed, refuse a Kafka record without value (an event without data) and let the
  * record key override `partitionkey` (knative-kafka.md §4). Tests check that the SDK reads what
  * we write.
+ *
+ * JSON (a structured event, the data of a binary one) is parsed with its nesting bounded
+ * (core/common/bounded-json.ts): a deeper event would be taken here and then break whatever walks
+ * it later (the schema check, JSON.stringify on delivery) with a RangeError.
  */
+import { tryParseJsonBounded } from '../../core/common/bounded-json.js';
 import { validationError, type FieldIssue } from '../../core/errors.js';
 import type { AnyCloudEvent } from '../envelope.js';
 import { checkAnyEnvelope, checkEnvelope } from '../envelope-check.js';
@@ -77,7 +82,7 @@ export function decodeBinary(
     } else if (!isJsonMediaType(contentType)) {
       dataUnreadable = true; // the envelope check names the wrong datacontenttype
     } else {
-      const parsed = parseJson(body.toString(), 'data');
+      const parsed = tryParseJsonBounded(body.toString(), { field: 'data' });
       if (parsed.ok) attributes['data'] = parsed.value;
       else issues.push(parsed.issue);
       dataUnreadable = !parsed.ok;
@@ -96,7 +101,7 @@ export function decodeStructured(contentType: string, body: string, rules: Envel
       { field: CONTENT_TYPE_HEADER, message: `only the JSON event format (${STRUCTURED_JSON_MEDIA_TYPE}) is supported, not ${contentType}` },
     ]);
   }
-  const parsed = parseJson(body, 'event');
+  const parsed = tryParseJsonBounded(body, { field: 'event' });
   if (!parsed.ok) throw validationError('SSIS_INVALID_EVENT', 'invalid CloudEvent', [parsed.issue]);
   return finish({ attributes: parsed.value, issues: [], dataUnreadable: false }, rules);
 }
@@ -114,15 +119,4 @@ function finish(read: ReadEvent, rules: EnvelopeRules): AnyCloudEvent {
   const issues = [...read.issues, ...(result.ok ? [] : result.issues)];
   if (issues.length > 0 || !result.ok) throw validationError('SSIS_INVALID_EVENT', 'invalid CloudEvent', issues);
   return result.event;
-}
-
-type JsonParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly issue: FieldIssue };
-
-function parseJson(text: string, field: string): JsonParse {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (err) {
-    const reason = err instanceof SyntaxError ? err.message : String(err);
-    return { ok: false, issue: { field, message: `is not valid JSON (${reason})` } };
-  }
 }

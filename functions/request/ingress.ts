@@ -19,6 +19,7 @@ import { serviceClassOf } from '../../core/config/ssis-config';
 import { asSsisError, SsisError } from '../../core/errors';
 import { serviceNameFor } from '../../core/naming';
 import { estimateTokens } from '../../core/token-estimate';
+import { parseJsonBounded } from '../../core/common/bounded-json';
 import { createEvent } from '../../events/create';
 import { REQUEST_RECEIVED, type RequestApi, type RequestReceived } from '../../events/request-received';
 import type { FunctionContext } from '../runtime/function';
@@ -271,12 +272,8 @@ function parseCall(api: RequestApi, raw: unknown, serviceClasses: readonly strin
 function parseJsonBody(raw: unknown): unknown {
   const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
   if (text.trim() === '') throw new SsisError('SSIS_INVALID_REQUEST', 'invalid request: body: is required (a JSON object)', { issues: [{ field: 'body', message: 'is required' }] });
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    const message = `is not valid JSON (${(err as Error).message})`;
-    throw new SsisError('SSIS_INVALID_REQUEST', `invalid request: body: ${message}`, { issues: [{ field: 'body', message }] });
-  }
+  // Nesting is bounded before the parse: a deep body is the client's error, never a RangeError of ours.
+  return parseJsonBounded(text);
 }
 
 interface UpstreamAnswer {

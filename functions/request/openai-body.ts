@@ -5,19 +5,24 @@
  * translated to the TGI `{inputs, parameters}` the inference services speak, and back.
  */
 import { FieldReader } from '../../core/common/fields';
+import { modelIdProblem } from '../../core/common/model-id';
 import { validationError } from '../../core/errors';
 import { serviceNameFor } from '../../core/naming';
-import type { InferenceCall } from './ssis-body';
+import { MAX_NEW_TOKENS_LIMIT, type InferenceCall } from './ssis-body';
 
 export type OpenAiApi = 'openai-completions' | 'openai-chat';
 
-const SAMPLING = ['temperature', 'top_p', 'seed', 'stop'] as const;
+/** OpenAI takes at most four stop sequences. */
+const MAX_STOP_SEQUENCES = 4;
 
 export function parseOpenAiBody(api: OpenAiApi, body: unknown): InferenceCall {
   const r = new FieldReader();
   const o = r.object(body, 'body');
   if (!o) throw validationError('SSIS_INVALID_REQUEST', 'invalid request', r.issues);
   const modelId = r.string(o, 'model') ?? '';
+  // Implausible ids are refused here without repeating them; a plausible unknown one is the caller's 404.
+  const modelProblem = modelId ? modelIdProblem(modelId) : undefined;
+  if (modelProblem) r.fail('model', modelProblem);
   if (o['stream'] === true) r.fail('stream', 'streaming is not supported yet; send "stream": false');
   let prompt = '';
   if (api === 'openai-completions') {
@@ -40,14 +45,38 @@ export function parseOpenAiBody(api: OpenAiApi, body: unknown): InferenceCall {
     // A plain-text chat template; the emulated and TGI back ends take one prompt string.
     prompt = `${lines.join('\n')}\nassistant:`;
   }
-  const key = o['max_completion_tokens'] !== undefined ? 'max_completion_tokens' : 'max_tokens';
-  const maxNewTokens = r.number(o, key, { optional: true, min: 1, integer: true }) ?? null;
+  const key = o['max_completion_tokens'] !== undefined && o['max_completion_tokens'] !== null ? 'max_completion_tokens' : 'max_tokens';
+  // JSON numbers only: the API has no numeric strings (Number() would read "0x10" as 16); null
+  // is "not given", as the API documents.
+  const optionalNumber = (name: string, bounds: { min: number; max: number; integer?: boolean }): number | undefined =>
+    o[name] === null ? undefined : r.number(o, name, { ...bounds, optional: true, fromString: false });
+  const maxNewTokens = optionalNumber(key, { min: 1, max: MAX_NEW_TOKENS_LIMIT, integer: true }) ?? null;
   const parameters: Record<string, unknown> = {};
   if (maxNewTokens !== null) parameters['max_new_tokens'] = maxNewTokens;
-  for (const k of SAMPLING) if (o[k] !== undefined) parameters[k === 'seed' ? 'seed' : k === 'stop' ? 'stop' : k] = o[k];
-  if (modelId && serviceNameFor(modelId) === '') r.fail('model', `"${modelId}" gives an empty model key`);
+  // The sampling parameters go on to the model server as TGI `parameters`: checked here (OpenAI's
+  // ranges) rather than passed through as whatever the client sent.
+  const sampling = {
+    temperature: optionalNumber('temperature', { min: 0, max: 2 }),
+    top_p: optionalNumber('top_p', { min: 0, max: 1 }),
+    seed: optionalNumber('seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
+  };
+  for (const [name, value] of Object.entries(sampling)) if (value !== undefined) parameters[name] = value;
+  const stop = readStop(o['stop'], r);
+  if (stop !== undefined) parameters['stop'] = stop;
   if (r.issues.length > 0) throw validationError('SSIS_INVALID_REQUEST', 'invalid request', r.issues);
   return { modelId, service: serviceNameFor(modelId), prompt, parameters, maxNewTokens, envKeys: [], labels: {}, sloMs: null, payload: null, subroute: null };
+}
+
+/** `stop`: one string or a list of up to four; TGI takes a list, so a single string becomes one. */
+function readStop(raw: unknown, r: FieldReader): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return [raw];
+  const list = Array.isArray(raw) ? (raw as unknown[]) : undefined;
+  if (!list || list.length > MAX_STOP_SEQUENCES || !list.every((s) => typeof s === 'string')) {
+    r.fail('stop', `must be a string or a list of at most ${MAX_STOP_SEQUENCES} strings`);
+    return undefined;
+  }
+  return list;
 }
 
 export function openAiResponse(api: OpenAiApi, call: InferenceCall, requestId: string, text: string, usage: { promptTokens: number; completionTokens: number }, createdSec: number): unknown {

@@ -26,7 +26,7 @@ describe('functions/request SSIS body (notes/ssis.md §1.2)', () => {
   });
 
   it('reads label slo (seconds) and class, payload and subroute', () => {
-    const call = parseSsisBody({ env: { MODEL_ID: 'a/b' }, label: { slo: '0.25', class: 'premium' }, payload: { inputs: 'x' }, subroute: '/generate' });
+    const call = parseSsisBody({ env: { MODEL_ID: 'a/b' }, label: { slo: '0.25', class: 'premium' }, payload: { inputs: 'x' }, subroute: '/generate' }, { serviceClasses: ['default', 'premium'] });
     expect(call.sloMs).to.equal(250);
     expect(call.labels['class']).to.equal('premium');
     expect(call.payload).to.deep.equal({ inputs: 'x' });
@@ -35,7 +35,7 @@ describe('functions/request SSIS body (notes/ssis.md §1.2)', () => {
 
   it('names every bad field at once', () => {
     expect(fieldsOf(() => parseSsisBody({ token: 1, par: [], env: { MODEL_ID: '---', X: 2 }, label: { slo: 'soon' }, subroute: 'x', what: true }))).to.include.members([
-      'token', 'par', 'env.X', 'env.MODEL_ID', 'label.slo', 'subroute', 'what',
+      'token', 'par', 'env', 'env.MODEL_ID', 'label.slo', 'subroute', 'what',
     ]);
     expect(fieldsOf(() => parseSsisBody({ token: 'x' }))).to.deep.equal(['env']);
     expect(fieldsOf(() => parseSsisBody([]))).to.deep.equal(['body']);
