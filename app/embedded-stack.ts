@@ -2,7 +2,8 @@
  * The whole SSIS system on one machine with no external services (`npm start`): the embedded
  * broker (Trigger semantics from knative/), the five functions each on its own loopback HTTP
  * server exactly as in the cluster, the simulated MIG cluster with emulated inference servers,
- * the PingSource ticker, and the ingress on PORT.
+ * the PingSource ticker, and the public ingress (the inference APIs only) on PORT. The broker and
+ * every function endpoint take events only from senders holding the stack's secret.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,9 @@ import type { KafkaTuning } from '../infra/kafka/trigger-dispatcher';
 import { loadManifests } from '../infra/knative/manifests';
 import type { Destination, KnativeManifests } from '../infra/knative/types';
 import { startStackMetrics, type MetricsMode } from './stack-metrics';
+import { createIngressApp, type Ingress } from '../functions/request/ingress';
+import { keyFileAuthenticator } from '../infra/auth/api-keys';
+import { sharedSecretAuth, stackSecret } from '../infra/auth/event-auth';
 
 export const DEFAULT_NODES: readonly SimulatedNodeConfig[] = [
   { name: 'node-a', gpus: [{ model: 'A100-SXM4-40GB', count: 2 }] },
@@ -65,6 +69,11 @@ export interface StackOptions {
   readonly random?: () => number;
   /** Kafka broker mode (SSIS_BROKER=kafka://…): the Knative Kafka Broker on a real Kafka instead of the embedded one. */
   readonly kafka?: { readonly brokers: readonly string[]; readonly names?: KafkaNames; readonly tuning?: Partial<KafkaTuning> };
+  /**
+   * The API key file of the inference APIs (core/auth/tenants.ts). Required when the ingress binds
+   * anything but loopback; without it every local caller is the anonymous tenant.
+   */
+  readonly apiKeysFile?: string;
   /** Where the sample function reads metrics (app/stack-metrics.ts); default `direct`, the in-process scrape. */
   readonly metrics?: MetricsMode;
   /**
@@ -104,11 +113,17 @@ export interface RunningStack {
   readonly manifests: KnativeManifests;
   readonly configuration: SsisConfiguration;
   readonly eventLogPath: string;
+  /** The stack's event-sender secret (mode 0600): what `ssis replay --to-url` authenticates with. */
+  readonly eventSecretPath: string;
   stop(): Promise<void>;
 }
 
 function randomIds(): IdSource {
   return { next: () => crypto.randomUUID() };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 async function listen(server: Server, port: number, host: string): Promise<string> {
@@ -129,6 +144,20 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
   if (opts.configure) configuration = opts.configure(configuration);
   const { ssis, catalog } = configuration;
   const nodes = opts.nodes ?? (ssis.cluster.nodes.length > 0 ? ssis.cluster.nodes : DEFAULT_NODES);
+  const ingressHost = opts.ingressHost ?? '127.0.0.1';
+  if (!opts.apiKeysFile && !isLoopback(ingressHost)) {
+    throw new SsisError('SSIS_INVALID_CONFIG', `the ingress would listen on ${ingressHost} with no API keys: anyone who can reach it could use the models. Create a key (npx ssis keys create --tenant <name>) and pass --api-keys <file>, or bind 127.0.0.1`, {
+      issues: [{ field: '--api-keys', message: 'required when --host is not loopback' }],
+    });
+  }
+  const classNames = ssis.serviceClasses.map((c) => c.name);
+  const apiKeys = opts.apiKeysFile
+    ? keyFileAuthenticator(opts.apiKeysFile, classNames, ssis.ingress.defaultServiceClass, { onError: (e) => logger.error({ error: e.message }, 'API key file not reloaded; the previous keys stay in force') })
+    : undefined;
+  // The stack's own parts authenticate to each other with one secret; a client of the public port never sees it.
+  const eventSecretPath = join(opts.stateDir, 'event-secret');
+  const eventAuth = sharedSecretAuth(stackSecret(eventSecretPath));
+  let ingressUrl: string;
 
   const cluster: StackCluster = opts.cluster
     ? await opts.cluster(configuration, logger.child({ component: 'cluster' }))
@@ -139,6 +168,8 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
         loadTimeScale: opts.loadTimeScale ?? ssis.cluster.loadTimeScale,
         logger: logger.child({ component: 'cluster' }),
         ...(opts.random ? { random: opts.random } : {}),
+        // Services, replicas, generations and MIG layouts survive a restart on the same state folder.
+        stateFile: join(opts.stateDir, 'cluster-state.json'),
       });
 
   const functionUrls: Record<string, string> = {};
@@ -152,8 +183,8 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
   };
   const eventLogPath = join(opts.stateDir, 'events.jsonl');
   const broker = opts.kafka
-    ? new KafkaBroker({ brokers: opts.kafka.brokers, manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), ...(opts.kafka.names ? { names: opts.kafka.names } : {}), ...(opts.kafka.tuning ? { tuning: opts.kafka.tuning } : {}) })
-    : new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), eventLog: fileEventLog(eventLogPath), deadLetterLog: fileEventLog(join(opts.stateDir, 'dead-letter.jsonl')) });
+    ? new KafkaBroker({ brokers: opts.kafka.brokers, manifests, resolve, logger: logger.child({ component: 'broker' }), intakeAuth: eventAuth, senderAuth: eventAuth, eventLog: fileEventLog(eventLogPath, logger), ...(opts.kafka.names ? { names: opts.kafka.names } : {}), ...(opts.kafka.tuning ? { tuning: opts.kafka.tuning } : {}) })
+    : new EmbeddedBroker({ manifests, resolve, logger: logger.child({ component: 'broker' }), intakeAuth: eventAuth, senderAuth: eventAuth, eventLog: fileEventLog(eventLogPath, logger), deadLetterLog: fileEventLog(join(opts.stateDir, 'dead-letter.jsonl'), logger) });
   const brokerUrl = await broker.start();
 
   const stackMetrics = await startStackMetrics(opts.metrics ?? 'direct', cluster, logger).catch(async (err: unknown) => {
@@ -166,24 +197,29 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
     buildRequestFunction({ cluster, catalog, config: ssis, clock, ids }),
     buildSampleFunction({ cluster, catalog, autoscalerConfig, config: ssis, metrics, clock, ids }),
     buildEvaluateFunction({ catalog, autoscalerConfig, config: ssis, clock, ids, inventory: () => gpuInventory(cluster.gpus()) }),
-    buildReconfigureFunction({ cluster, clock, ids }),
-    buildRolloutFunction({ cluster, clock, ids }),
+    buildReconfigureFunction({ cluster, catalog, config: ssis, clock, ids }),
+    buildRolloutFunction({ cluster, config: ssis, clock, ids }),
   ];
   const servers: Server[] = [];
+  let ingress: Ingress | null = null;
   const closeServers = async (): Promise<void> => {
+    ingress?.close();
     for (const s of servers) s.closeAllConnections();
     await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise<void>((r) => s.close(() => r()))));
   };
   try {
     for (const fn of functions) {
-      const ctx = { logger: logger.child({ function: fn.name }), publisher: httpPublisher(brokerUrl), registry: createFunctionRegistry(fn.name) };
-      const server = createServer(createFunctionApp(fn, ctx, { bodyLimitBytes: ssis.ingress.maxBodyBytes }));
+      const ctx = { logger: logger.child({ function: fn.name }), publisher: httpPublisher(brokerUrl, { sender: eventAuth }), registry: createFunctionRegistry(fn.name) };
+      const server = createServer(createFunctionApp(fn, ctx, { bodyLimitBytes: ssis.ingress.maxBodyBytes, intakeAuth: eventAuth }));
       servers.push(server);
-      // The request function is the ingress: it listens on PORT; the others on free loopback ports.
-      functionUrls[fn.name] = fn.name === 'request'
-        ? await listen(server, opts.ingressPort, opts.ingressHost ?? '127.0.0.1')
-        : await listen(server, 0, '127.0.0.1');
+      // Every function's event endpoint is on a free loopback port; the public port serves only the inference APIs.
+      functionUrls[fn.name] = await listen(server, 0, '127.0.0.1');
     }
+    const ingressCtx = { logger: logger.child({ function: 'ingress' }), publisher: httpPublisher(brokerUrl, { sender: eventAuth }), registry: createFunctionRegistry('ingress') };
+    ingress = createIngressApp({ cluster, catalog, config: ssis, clock, ids, ...(apiKeys ? { apiKeys } : {}) }, ingressCtx, { bodyLimitBytes: ssis.ingress.maxBodyBytes });
+    const publicServer = createServer(ingress.app);
+    servers.push(publicServer);
+    ingressUrl = await listen(publicServer, opts.ingressPort, ingressHost);
   } catch (err) {
     // Leave nothing running behind a failed start (the process must be able to exit).
     await closeServers();
@@ -204,7 +240,8 @@ export async function startEmbeddedStack(opts: StackOptions): Promise<RunningSta
 
   let stopped = false;
   return {
-    ingressUrl: functionUrls['request']!,
+    ingressUrl,
+    eventSecretPath,
     brokerUrl,
     functionUrls,
     cluster,

@@ -4,7 +4,9 @@
  * - ingress: `POST /<namespace>/<broker>`, any valid CloudEvent in binary or structured mode; 202
  *   when stored, 400 when not a valid CloudEvent, 503 when stopping (ingress.ts, shared with the
  *   Kafka broker; notes/knative-kafka.md §1.1);
- * - every stored event gets an offset in one log (replayable; also written to a JSONL file);
+ * - every stored event gets an offset in one log (replayable; also written to a JSONL file, whose
+ *   offsets a restarted broker continues); in memory only a bounded window of recent events is
+ *   kept (events()), the file holds them all;
  * - each Trigger gets the events its filters match; `delivery.order: ordered` delivers one event
  *   at a time per partition key, in order; unordered ones run concurrently;
  * - delivery: POST in binary mode with `Prefer: reply`, the event's data and content type as they
@@ -16,16 +18,19 @@
  *   that is not a CloudEvent fails the delivery, as in Knative.
  */
 import { Registry, type Counter, type Histogram } from 'prom-client';
-import { createBrokerMetrics } from './broker-metrics';
+import { createBrokerMetrics, type EventTypeLabel } from './broker-metrics';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { toHttpBinary } from '../../events/codec/http';
 import type { AnyCloudEvent, ExtensionValue } from '../../events/envelope';
 import type { EventAttributes } from '../knative/filters';
 import type { Delivery, Destination, KnativeManifests, TriggerManifest } from '../knative/types';
-import type { EventLogWriter, LoggedEvent } from './event-log';
+import { DEFAULT_RECENT_LIMITS, loggedEventBytes, RecentWindow, type EventLogWriter, type LoggedEvent, type RecentLimits } from './event-log';
+import { rateLimitedLogger, type RateLimitedLogger, type RateLimitOptions } from '../logging/rate-limited';
 import { postCloudEvent, type AttemptOutcome } from './http-delivery';
 import { startIngress, type RunningIngress } from './ingress';
+import type { IncomingMessage } from 'node:http';
+import type { EventIntakeAuth, EventSenderAuth } from '../auth/event-auth';
 import { postHttp } from '../http/post';
 
 /** How events reach a broker in-process: any valid CloudEvent (an SsisEvent is one). */
@@ -52,6 +57,14 @@ export interface EmbeddedBrokerOptions {
   readonly now?: () => number;
   /** Hook for tests: how long to wait before a retry (defaults to a real timer). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Who may post events to the ingress (the stack's secret); absent: anyone who reaches it. */
+  readonly intakeAuth?: EventIntakeAuth;
+  /** The credential the broker's deliveries carry to the subscribers. */
+  readonly senderAuth?: EventSenderAuth;
+  /** How much of the log (and of the dead letters) stays in memory; the files keep everything. */
+  readonly recent?: Partial<RecentLimits>;
+  /** The bound on per-event warnings (failed deliveries, dead letters), per Trigger and message. */
+  readonly eventWarnings?: RateLimitOptions;
 }
 
 export function eventAttributes(e: AnyCloudEvent): EventAttributes {
@@ -68,17 +81,22 @@ export function backoffMs(delivery: Delivery, retry: number): number {
 
 export class EmbeddedBroker implements BrokerPublish {
   readonly registry = new Registry();
-  private readonly log: LoggedEvent[] = [];
-  private readonly deadLetterLog: DeadLetter[] = [];
+  private readonly log: RecentWindow<LoggedEvent>;
+  private readonly deadLetterLog: RecentWindow<DeadLetter>;
+  private nextOffset: number;
+  private nextDeadLetterOffset: number;
   /** trigger name → partition key → tail of its delivery chain. */
   private readonly chains = new Map<string, Map<string, Promise<void>>>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
+  /** For what any client can cause once per event: bounded, so no client can flood the log. */
+  private readonly eventLogger: RateLimitedLogger;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private ingress: RunningIngress | null = null;
   private stopping = false;
   private readonly ingested: Counter<'type'>;
+  private readonly typeLabel: EventTypeLabel;
   private readonly deliveries: Counter<'trigger' | 'outcome'>;
   private readonly deliveryLatency: Histogram<'trigger'>;
   url = '';
@@ -87,34 +105,51 @@ export class EmbeddedBroker implements BrokerPublish {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    ({ ingested: this.ingested, deliveries: this.deliveries, deliveryLatency: this.deliveryLatency } = createBrokerMetrics(this.registry, opts.manifests));
+    this.eventLogger = rateLimitedLogger(this.logger, {
+      keyOf: (level, fields, msg) => `${level} ${msg} ${typeof fields['trigger'] === 'string' ? fields['trigger'] : ''}`,
+      ...opts.eventWarnings,
+    });
+    const limits = { ...DEFAULT_RECENT_LIMITS, ...opts.recent };
+    this.log = new RecentWindow<LoggedEvent>(limits, loggedEventBytes);
+    this.deadLetterLog = new RecentWindow<DeadLetter>(limits, loggedEventBytes);
+    this.nextOffset = opts.eventLog?.nextOffset ?? 0;
+    this.nextDeadLetterOffset = opts.deadLetterLog?.nextOffset ?? 0;
+    ({ ingested: this.ingested, typeLabel: this.typeLabel, deliveries: this.deliveries, deliveryLatency: this.deliveryLatency } = createBrokerMetrics(this.registry, opts.manifests));
   }
 
   get path(): string {
     return `/${this.opts.manifests.broker.namespace}/${this.opts.manifests.broker.name}`;
   }
 
-  /** Every stored event in offset order. */
+  /**
+   * The recent stored events in offset order: the last `recent.maxItems`, as far as they fit in
+   * `recent.maxBytes` (the event log file has every one).
+   */
   events(): readonly LoggedEvent[] {
-    return this.log;
+    return this.log.list();
   }
 
+  /** The recent dead letters, bounded like events(). */
   deadLetters(): readonly DeadLetter[] {
-    return this.deadLetterLog;
+    return this.deadLetterLog.list();
   }
 
   async start(port = 0): Promise<string> {
-    this.ingress = await startIngress({ path: this.path, registry: this.registry, accepting: () => !this.stopping, publish: (event) => this.publish(event) }, port);
+    const auth = this.opts.intakeAuth;
+    this.ingress = await startIngress({
+      path: this.path, registry: this.registry, accepting: () => !this.stopping, publish: (event) => this.publish(event),
+      ...(auth ? { authenticate: (req: IncomingMessage) => auth.verify(req.headers.authorization) } : {}),
+    }, port);
     this.url = this.ingress.url;
     return this.url;
   }
 
   /** Stores an event and starts its deliveries; resolves once stored (like the receiver's 202). */
   publish(event: AnyCloudEvent): Promise<void> {
-    const entry: LoggedEvent = { offset: this.log.length, storedAtMs: this.now(), event };
+    const entry: LoggedEvent = { offset: this.nextOffset++, storedAtMs: this.now(), event };
     this.log.push(entry);
     this.opts.eventLog?.append(entry);
-    this.ingested.inc({ type: event.type });
+    this.ingested.inc({ type: this.typeLabel(event.type) });
     for (const trigger of this.opts.manifests.triggers) {
       if (trigger.broker !== this.opts.manifests.broker.name || !trigger.filters.matches(eventAttributes(event))) continue;
       this.enqueue(trigger, entry);
@@ -132,6 +167,7 @@ export class EmbeddedBroker implements BrokerPublish {
     const ingress = this.ingress;
     this.ingress = null;
     await ingress?.close();
+    this.eventLogger.flush();
     await this.opts.eventLog?.close();
     await this.opts.deadLetterLog?.close();
   }
@@ -171,7 +207,7 @@ export class EmbeddedBroker implements BrokerPublish {
           return;
         }
         last = outcome;
-        this.logger.warn({ trigger: trigger.name, event: entry.event.id, type: entry.event.type, attempt: attempt + 1, status: outcome.status, error: outcome.data.slice(0, 300) }, 'delivery failed');
+        this.eventLogger.warn({ trigger: trigger.name, event: entry.event.id, type: entry.event.type, attempt: attempt + 1, status: outcome.status, error: outcome.data.slice(0, 300) }, 'delivery failed');
         if (!outcome.retriable) break;
         this.deliveries.inc({ trigger: trigger.name, outcome: 'retry' });
       }
@@ -180,14 +216,15 @@ export class EmbeddedBroker implements BrokerPublish {
   }
 
   private async attempt(url: string, trigger: TriggerManifest, event: AnyCloudEvent): Promise<AttemptOutcome> {
-    return postCloudEvent(url, toHttpBinary(event), { timeoutMs: trigger.delivery.timeoutMs, namespace: trigger.namespace });
+    const authorization = await this.opts.senderAuth?.authorization();
+    return postCloudEvent(url, toHttpBinary(event), { timeoutMs: trigger.delivery.timeoutMs, namespace: trigger.namespace, ...(authorization ? { authorization } : {}) });
   }
 
   private async deadLetter(trigger: TriggerManifest, event: AnyCloudEvent, destination: string, status: number, data: string): Promise<void> {
     const sink = trigger.delivery.deadLetterSink;
     if (!sink) {
       this.deliveries.inc({ trigger: trigger.name, outcome: 'dropped' });
-      this.logger.error({ trigger: trigger.name, event: event.id, type: event.type, status }, 'delivery failed and no dead-letter sink is set: event dropped');
+      this.eventLogger.error({ trigger: trigger.name, event: event.id, type: event.type, status }, 'delivery failed and no dead-letter sink is set: event dropped');
       return;
     }
     const lettered: AnyCloudEvent = {
@@ -199,14 +236,15 @@ export class EmbeddedBroker implements BrokerPublish {
     if (target) {
       const { headers, body } = toHttpBinary(lettered);
       try {
-        await postHttp(target, { headers, body, timeoutMs: trigger.delivery.timeoutMs });
+        const authorization = await this.opts.senderAuth?.authorization();
+        await postHttp(target, { headers: authorization ? { ...headers, authorization } : headers, body, timeoutMs: trigger.delivery.timeoutMs });
       } catch (err) {
-        this.logger.error({ trigger: trigger.name, event: event.id, error: String(err) }, 'dead-letter sink unreachable');
+        this.eventLogger.error({ trigger: trigger.name, event: event.id, error: String(err) }, 'dead-letter sink unreachable');
       }
     }
     // KafkaSink (the default): kept in the dead-letter log, replayable like the broker topic.
     this.deadLetterLog.push({ trigger: trigger.name, event: lettered, errorCode: status, errorData: data.slice(0, 1024), destination });
-    this.opts.deadLetterLog?.append({ offset: this.deadLetterLog.length - 1, storedAtMs: this.now(), event: lettered });
-    this.logger.warn({ trigger: trigger.name, event: event.id, type: event.type, status }, 'event dead-lettered');
+    this.opts.deadLetterLog?.append({ offset: this.nextDeadLetterOffset++, storedAtMs: this.now(), event: lettered });
+    this.eventLogger.warn({ trigger: trigger.name, event: event.id, type: event.type, status }, 'event dead-lettered');
   }
 }

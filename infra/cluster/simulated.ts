@@ -3,6 +3,10 @@
  * the MIG driver, Knative Serving's control plane). GPU and MIG state follow the exact geometry
  * of core/mig; services have revisions, traffic splits and replicas; every replica is a real
  * emulated inference server on loopback, so the data path is real HTTP.
+ *
+ * With a state file, the cluster outlives its process: every change is saved (coalesced, atomic;
+ * state-file.ts) and a new cluster on the same file starts where the last one stopped, its
+ * replicas started again (restore.ts says what happens to a rollout that was under way).
  */
 import { EventEmitter } from 'node:events';
 import type { ModelCatalog } from '../../core/catalog/model-catalog';
@@ -13,6 +17,9 @@ import { silentLogger } from '../../core/common/ports';
 import { SsisError } from '../../core/errors';
 import { assertValidCluster, type GpuState } from '../../core/mig/layout';
 import { EmulatedInferenceServer } from '../emulator/inference-server';
+import { CoalescingSaver } from './coalescing-saver';
+import { planRestore } from './restore';
+import { CLUSTER_STATE_FORMAT, CLUSTER_STATE_VERSION, compatibilityIssues, readClusterState, writeFileAtomically, type ClusterState } from './state-file';
 import type {
   ClusterPort, ReadyOutcome, ReplicaView, RevisionView, RouteLease, ScrapeTarget, ServiceCondition, ServiceView, TrafficTarget,
 } from '../../core/ports/cluster';
@@ -30,6 +37,13 @@ export interface SimulatedClusterOptions {
   readonly loadTimeScale?: number;
   readonly random?: () => number;
   readonly logger?: Logger;
+  /**
+   * Where the cluster keeps its state across restarts (the embedded stack's
+   * `<stateDir>/cluster-state.json`); absent = the cluster lives only as long as the process.
+   */
+  readonly stateFile?: string;
+  /** Most time a change waits before it is saved (default 200 ms); changes meanwhile share the write. */
+  readonly saveDelayMs?: number;
 }
 
 interface Replica {
@@ -72,6 +86,7 @@ export class SimulatedCluster implements ClusterPort {
   private readonly changes = new EventEmitter();
   private readonly logger: Logger;
   private readonly random: () => number;
+  private readonly saver: CoalescingSaver | null = null;
 
   constructor(private readonly opts: SimulatedClusterOptions) {
     this.namespace = opts.namespace;
@@ -83,6 +98,25 @@ export class SimulatedCluster implements ClusterPort {
     });
     assertValidCluster(this.gpuStates);
     this.changes.setMaxListeners(0);
+    const stateFile = opts.stateFile;
+    if (stateFile !== undefined) {
+      const state = readClusterState(stateFile, this.logger, (st) => compatibilityIssues(st, this.namespace, this.gpuStates));
+      this.saver = new CoalescingSaver({
+        save: () => writeFileAtomically(stateFile, `${JSON.stringify(this.snapshot())}\n`),
+        delayMs: opts.saveDelayMs ?? 200,
+        onError: (err) => this.logger.error({ path: stateFile, error: String(err) }, 'cluster state not saved'),
+      });
+      if (state) this.restore(state);
+    }
+  }
+
+  /** The state as the state file holds it. */
+  private snapshot(): ClusterState {
+    const services = [...this.services.values()].map(view).map((s) => ({
+      ...s,
+      revisions: s.revisions.map((r) => ({ ...r, replicas: r.replicas.map((x) => ({ id: x.id, sliceId: x.sliceId, node: x.node, gpu: x.gpu, phase: x.phase })) })),
+    }));
+    return { format: CLUSTER_STATE_FORMAT, version: CLUSTER_STATE_VERSION, savedAt: new Date().toISOString(), namespace: this.namespace, gpus: this.gpuStates, services };
   }
 
   listServices(): readonly ServiceView[] {
@@ -131,6 +165,7 @@ export class SimulatedCluster implements ClusterPort {
         }
       }
       this.gpuStates = next;
+      this.saver?.changed();
     });
   }
 
@@ -175,6 +210,13 @@ export class SimulatedCluster implements ClusterPort {
     const replica: Replica = { ...r, revision, phase: 'starting', server: null, started: null, outstanding: 0 };
     rev.replicas.set(r.id, replica);
     this.changed(s);
+    return this.launch(s, rev, replica);
+  }
+
+  /** Starts the replica's inference server and loads its model; the replica is ready after. */
+  private launch(s: Service, rev: Revision, replica: Replica): Promise<ReplicaView> {
+    const spec = this.opts.catalog.get(s.modelId);
+    if (!spec) throw new SsisError('SSIS_UNKNOWN_MODEL', `model ${s.modelId} is not in the catalog`);
     replica.started = (async () => {
       const server = new EmulatedInferenceServer({
         modelId: s.modelId,
@@ -187,7 +229,7 @@ export class SimulatedCluster implements ClusterPort {
       // Model load (image present, weights read, engine warm-up) before the replica is Ready.
       await sleep(spec.loadSeconds * 1000 * (this.opts.loadTimeScale ?? 1));
       replica.phase = 'ready';
-      this.logger.info({ service, revision, replica: r.id, slice: r.sliceId, url: server.url }, 'replica ready');
+      this.logger.info({ service: s.name, revision: rev.name, replica: replica.id, slice: replica.sliceId, url: server.url }, 'replica ready');
       this.changed(s);
       return replicaView(replica);
     })();
@@ -307,8 +349,12 @@ export class SimulatedCluster implements ClusterPort {
     return out;
   }
 
-  /** Stops every replica (used when the embedded stack shuts down). */
+  /**
+   * Saves the state, then stops every replica (used when the embedded stack shuts down). What the
+   * stop itself changes is not saved: the next start restores the replicas as they ran.
+   */
   async shutdown(): Promise<void> {
+    this.saver?.stop();
     const stops: Promise<void>[] = [];
     for (const s of this.services.values()) for (const rev of s.revisions.values()) for (const id of rev.replicas.keys()) stops.push(this.stopReplica(s.name, id));
     await Promise.all(stops);
@@ -324,6 +370,39 @@ export class SimulatedCluster implements ClusterPort {
     this.gpuStates = this.gpuStates.map((g) =>
       g.instances.some((i) => i.owner === owner) ? { ...g, instances: g.instances.map((i) => (i.owner === owner ? { ...i, owner: null } : i)) } : g,
     );
+    this.saver?.changed();
+  }
+
+  /** Takes over a saved state: layouts and services as they were, replicas started again. */
+  private restore(state: ClusterState): void {
+    const plan = planRestore(state, (modelId) => this.opts.catalog.get(modelId) !== undefined);
+    for (const note of plan.notes) this.logger.warn({ service: note.service }, note.message);
+    this.gpuStates = plan.gpus;
+    for (const saved of plan.services) {
+      const s: Service = { name: saved.name, modelId: saved.modelId, generation: saved.generation, revisions: new Map(), traffic: [...saved.traffic], condition: saved.condition, rollout: saved.rollout };
+      this.services.set(s.name, s);
+      for (const r of saved.revisions) {
+        const rev: Revision = { name: r.name, profile: r.profile, gpuModel: r.gpuModel, decisionId: r.decisionId, ...(r.maxBatchSize === undefined ? {} : { maxBatchSize: r.maxBatchSize }), replicas: new Map() };
+        s.revisions.set(rev.name, rev);
+        for (const x of r.replicas) {
+          const replica: Replica = { id: x.id, revision: rev.name, sliceId: x.sliceId, node: x.node, gpu: x.gpu, phase: 'starting', server: null, started: null, outstanding: 0 };
+          rev.replicas.set(replica.id, replica);
+          this.launch(s, rev, replica).catch((err: unknown) => this.restartFailed(s, rev, replica, err));
+        }
+      }
+    }
+    const replicas = plan.services.reduce((n, s) => n + s.revisions.reduce((m, r) => m + r.replicas.length, 0), 0);
+    this.logger.info({ services: plan.services.length, replicas, savedAt: state.savedAt }, 'cluster state restored');
+    this.saver?.changed();
+  }
+
+  /** A restored replica whose server could not start again is removed and its slice freed. */
+  private restartFailed(s: Service, rev: Revision, replica: Replica, err: unknown): void {
+    this.logger.error({ service: s.name, replica: replica.id, error: String(err) }, 'restored replica failed to start: removed');
+    if (rev.replicas.get(replica.id) !== replica) return;
+    rev.replicas.delete(replica.id);
+    this.releaseSlice(replica.id);
+    this.changed(s);
   }
 
   private require(name: string): Service {
@@ -333,12 +412,13 @@ export class SimulatedCluster implements ClusterPort {
   }
 
   private changed(s: Service): void {
+    this.saver?.changed();
     this.changes.emit('change', s.name);
   }
 }
 
 function replicaView(r: Replica): ReplicaView {
-  return { id: r.id, revision: r.revision, sliceId: r.sliceId, node: r.node, gpu: r.gpu, phase: r.phase, url: r.server?.url ?? null };
+  return { id: r.id, revision: r.revision, sliceId: r.sliceId, node: r.node, gpu: r.gpu, phase: r.phase, url: r.server?.url || null };
 }
 
 function view(s: Service): ServiceView {

@@ -13,7 +13,7 @@
  */
 import { Kafka, logLevel, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import { Registry, type Counter, type Histogram } from 'prom-client';
-import { createBrokerMetrics } from '../broker/broker-metrics';
+import { createBrokerMetrics, type EventTypeLabel } from '../broker/broker-metrics';
 import type { Logger } from '../../core/common/ports';
 import { silentLogger } from '../../core/common/ports';
 import { asSsisError, SsisError } from '../../core/errors';
@@ -22,6 +22,8 @@ import type { AnyCloudEvent } from '../../events/envelope';
 import type { BrokerPublish } from '../broker/embedded-broker';
 import type { EventLogWriter, LoggedEvent } from '../broker/event-log';
 import { startIngress, type RunningIngress } from '../broker/ingress';
+import type { IncomingMessage } from 'node:http';
+import type { EventIntakeAuth, EventSenderAuth } from '../auth/event-auth';
 import type { Destination, KnativeManifests, TriggerManifest } from '../knative/types';
 import { knativeNames, topicSizing, type KafkaNames } from './names';
 import { DEFAULT_TUNING, TriggerDispatcher, type KafkaDeadLetter, type KafkaTuning } from './trigger-dispatcher';
@@ -43,6 +45,10 @@ export interface KafkaBrokerOptions {
   readonly clientId?: string;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Who may post events to the ingress (the stack's secret); absent: anyone who reaches it. */
+  readonly intakeAuth?: EventIntakeAuth;
+  /** The credential the broker's deliveries carry to the subscribers. */
+  readonly senderAuth?: EventSenderAuth;
 }
 
 interface PendingRecord {
@@ -69,6 +75,12 @@ export class KafkaBroker implements BrokerPublish {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly ingested: Counter<'type'>;
+  private readonly typeLabel: EventTypeLabel;
+  /**
+   * The local log's sequence (not a Kafka offset: the topic has one offset per partition). It
+   * continues the log file's, so an offset there names one event across restarts.
+   */
+  private nextOffset: number;
   private readonly deliveries: Counter<'trigger' | 'outcome'>;
   private readonly deliveryLatency: Histogram<'trigger'>;
 
@@ -83,7 +95,8 @@ export class KafkaBroker implements BrokerPublish {
       // A broker restart takes a few seconds: keep retrying for about half a minute.
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 20 },
     });
-    ({ ingested: this.ingested, deliveries: this.deliveries, deliveryLatency: this.deliveryLatency } = createBrokerMetrics(this.registry, opts.manifests));
+    this.nextOffset = opts.eventLog?.nextOffset ?? 0;
+    ({ ingested: this.ingested, typeLabel: this.typeLabel, deliveries: this.deliveries, deliveryLatency: this.deliveryLatency } = createBrokerMetrics(this.registry, opts.manifests));
   }
 
   get path(): string {
@@ -120,7 +133,11 @@ export class KafkaBroker implements BrokerPublish {
       throw new SsisError('SSIS_BROKER_UNAVAILABLE', `Kafka at ${this.opts.brokers.join(',')} unusable: ${asSsisError(err).message}`, { cause: err });
     }
     if (this.opts.ingress === false) return '';
-    this.ingress = await startIngress({ path: this.path, registry: this.registry, accepting: () => !this.stopping, publish: (event) => this.publish(event) }, port);
+    const auth = this.opts.intakeAuth;
+    this.ingress = await startIngress({
+      path: this.path, registry: this.registry, accepting: () => !this.stopping, publish: (event) => this.publish(event),
+      ...(auth ? { authenticate: (req: IncomingMessage) => auth.verify(req.headers.authorization) } : {}),
+    }, port);
     this.url = this.ingress.url;
     return this.url;
   }
@@ -133,12 +150,12 @@ export class KafkaBroker implements BrokerPublish {
   async publish(event: AnyCloudEvent): Promise<void> {
     const record = toKafkaRecord(event);
     await this.produce(this.names.topic, { key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp });
-    const entry: LoggedEvent = { offset: this.stored.length, storedAtMs: this.now(), event };
+    const entry: LoggedEvent = { offset: this.nextOffset++, storedAtMs: this.now(), event };
     this.stored.push(entry);
     // Kafka is the store; this is a window for the stack's own views (tests, ssis start), bounded for long runs.
     if (this.stored.length > RECENT_EVENTS) this.stored.splice(0, this.stored.length - RECENT_EVENTS);
     this.opts.eventLog?.append(entry);
-    this.ingested.inc({ type: event.type });
+    this.ingested.inc({ type: this.typeLabel(event.type) });
   }
 
   /**
@@ -221,6 +238,7 @@ export class KafkaBroker implements BrokerPublish {
       sleep: this.opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       now: this.now,
       tuning: { ...DEFAULT_TUNING, ...this.opts.tuning },
+      ...(this.opts.senderAuth ? { senderAuth: this.opts.senderAuth } : {}),
     });
   }
 

@@ -24,6 +24,7 @@ import type { AnyCloudEvent } from '../../events/envelope';
 import { backoffMs } from '../broker/embedded-broker';
 import type { Destination, TriggerManifest } from '../knative/types';
 import { postCloudEvent } from '../broker/http-delivery';
+import type { EventSenderAuth } from '../auth/event-auth';
 import { viewRecord, type RecordView } from './record-view';
 
 export interface KafkaTuning {
@@ -77,6 +78,8 @@ export interface DispatcherDeps {
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
   readonly tuning: KafkaTuning;
+  /** The credential each delivery carries (the stack secret): the functions take no event without it. */
+  readonly senderAuth?: EventSenderAuth;
 }
 
 export class TriggerDispatcher {
@@ -297,7 +300,8 @@ export class TriggerDispatcher {
           await this.deps.sleep(backoffMs(delivery, attempt));
         }
         attempts++;
-        let outcome = await postCloudEvent(url, http, { timeoutMs: delivery.timeoutMs, namespace: trigger.namespace });
+        const authorization = await this.deps.senderAuth?.authorization();
+        let outcome = await postCloudEvent(url, http, { timeoutMs: delivery.timeoutMs, namespace: trigger.namespace, ...(authorization ? { authorization } : {}) });
         if (outcome.ok && outcome.reply) {
           // A reply that cannot be stored fails the attempt, so the record is delivered again
           // (the handlers are idempotent) instead of the reply being lost.
@@ -349,7 +353,8 @@ export class TriggerDispatcher {
         const target = this.deps.resolve(sink);
         if (!target) throw new Error(`dead-letter sink ${'kind' in sink ? `${sink.kind}/${sink.name}` : sink.uri} has no address`);
         const view = viewRecord({ ...record });
-        const outcome = await postCloudEvent(target, view.toHttp(), { timeoutMs: trigger.delivery.timeoutMs });
+        const authorization = await this.deps.senderAuth?.authorization();
+        const outcome = await postCloudEvent(target, view.toHttp(), { timeoutMs: trigger.delivery.timeoutMs, ...(authorization ? { authorization } : {}) });
         if (!outcome.ok) throw new Error(`dead-letter sink answered ${outcome.status}`);
       }
     } catch (err) {
