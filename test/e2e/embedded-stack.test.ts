@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import type { MetricsSampled } from '../../events/metrics-sampled';
 import type { ScaleDecided } from '../../events/scale-decided';
-import { gpt2, postJson, startTestStack, waitFor, type TestStack } from './helpers';
+import { eventSenderHeaders, gpt2, postJson, startTestStack, waitFor, type TestStack } from './helpers';
 
 const SECRET = 'hf_secret_123';
 
@@ -130,19 +130,23 @@ describe('e2e: the four-stage pipeline on the embedded default, ssis-ladder poli
 
   it('answers malformed CloudEvents with a 4xx that names the problem', async () => {
     const evaluate = t.stack.functionUrls['evaluate']!;
-    const missingId = await fetch(evaluate, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-type': 'ssis.metrics.sampled', 'ce-source': '/x', 'content-type': 'application/json' }, body: '{}' });
+    const auth = eventSenderHeaders(t.stack);
+    // Without the stack's secret nothing is even read.
+    const anonymous = await fetch(evaluate, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 'ssis.metrics.sampled', 'ce-source': '/x', 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).to.equal(401);
+    const missingId = await fetch(evaluate, { method: 'POST', headers: { ...auth, 'ce-specversion': '1.0', 'ce-type': 'ssis.metrics.sampled', 'ce-source': '/x', 'content-type': 'application/json' }, body: '{}' });
     expect(missingId.status).to.equal(400);
     expect(await missingId.text()).to.contain('id');
     const badData = await fetch(evaluate, {
       method: 'POST',
-      headers: { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 'ssis.metrics.sampled', 'ce-source': '/x', 'ce-time': '2026-11-23T00:00:00Z', 'ce-partitionkey': 'gpt2', 'content-type': 'application/json' },
+      headers: { ...auth, 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 'ssis.metrics.sampled', 'ce-source': '/x', 'ce-time': '2026-11-23T00:00:00Z', 'ce-partitionkey': 'gpt2', 'content-type': 'application/json' },
       body: JSON.stringify({ service: 'gpt2', replicas: -1 }),
     });
     expect(badData.status).to.equal(400);
     const text = await badData.text();
     expect(text).to.contain('data.replicas');
     expect(text).to.contain('data.modelId');
-    const wrongType = await fetch(t.stack.functionUrls['rollout']!, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': '2', 'ce-type': 'com.example.other', 'ce-source': '/x', 'content-type': 'application/json' }, body: '{}' });
+    const wrongType = await fetch(t.stack.functionUrls['rollout']!, { method: 'POST', headers: { ...auth, 'ce-specversion': '1.0', 'ce-id': '2', 'ce-type': 'com.example.other', 'ce-source': '/x', 'content-type': 'application/json' }, body: '{}' });
     expect(wrongType.status).to.equal(400);
     expect(await wrongType.text()).to.contain('SSIS_UNSUPPORTED_EVENT_TYPE');
     const health = await fetch(`${evaluate}/health/readiness`);

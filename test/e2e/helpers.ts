@@ -1,5 +1,5 @@
 /** Shared helpers for the end-to-end tests on the embedded stack. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SsisConfiguration } from '../../infra/config/from-configmaps';
@@ -69,4 +69,9 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The header the stack's broker and functions ask of event senders: its secret (.ssis/event-secret). */
+export function eventSenderHeaders(stack: RunningStack): { authorization: string } {
+  return { authorization: `Bearer ${readFileSync(stack.eventSecretPath, 'utf8').trim()}` };
 }

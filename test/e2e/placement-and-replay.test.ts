@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { toHttpBinary } from '../../events/codec/http';
 import type { PlacementFailed } from '../../events/placement-failed';
-import { gpt2, postJson, startTestStack, waitFor, type TestStack } from './helpers';
+import { eventSenderHeaders, gpt2, postJson, startTestStack, waitFor, type TestStack } from './helpers';
 
 describe('e2e: placement failure and replayed decisions', function () {
   this.timeout(60_000);
@@ -48,7 +48,8 @@ describe('e2e: placement failure and replayed decisions', function () {
     const sliceEvents = (): number => t.stack.broker.events().filter((e) => e.event.type === 'ssis.slice.reconfigured' && e.event.partitionkey === 'gpt2').length;
     const before = sliceEvents();
     const message = toHttpBinary(original);
-    const res = await fetch(t.stack.brokerUrl, { method: 'POST', headers: message.headers, body: message.body });
+    expect((await fetch(t.stack.brokerUrl, { method: 'POST', headers: message.headers, body: message.body })).status, 'without the stack secret').to.equal(401);
+    const res = await fetch(t.stack.brokerUrl, { method: 'POST', headers: { ...message.headers, ...eventSenderHeaders(t.stack) }, body: message.body });
     expect(res.status).to.equal(202);
     await t.stack.broker.idle();
     expect(sliceEvents()).to.equal(before);
@@ -60,7 +61,7 @@ describe('e2e: placement failure and replayed decisions', function () {
   it('counts ingress requests by service and status on /metrics', async () => {
     await waitFor('ingress metrics', async () => {
       const text = await (await fetch(`${t.stack.ingressUrl}/metrics`)).text();
-      return /ssis_ingress_requests_total\{service="gpt2",api="ssis",code="200",function="request"\} [1-9]/.test(text) ? text : undefined;
+      return /ssis_ingress_requests_total\{service="gpt2",api="ssis",code="200",function="ingress"\} [1-9]/.test(text) ? text : undefined;
     }, 5_000);
   });
 });

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { toHttpBinary } from '../../../events/codec/http';
 import type { ScaleDecided } from '../../../events/scale-decided';
 import { runReplay } from '../../../cli/replay';
-import { gpt2, postJson, waitFor } from '../../e2e/helpers';
+import { eventSenderHeaders, gpt2, postJson, waitFor } from '../../e2e/helpers';
 import { startKafkaTestStack, type KafkaTestStack } from './kafka-stack';
 
 async function captureStdout(run: () => Promise<void>): Promise<string> {
@@ -55,7 +55,8 @@ describe('kafka broker mode: the pipeline end to end on a real Kafka', function 
     const slices = (): number => events().filter((e) => e.type === 'ssis.slice.reconfigured' && e.partitionkey === 'gpt2').length;
     const before = slices();
     const message = toHttpBinary(original);
-    expect((await fetch(t.stack.brokerUrl, { method: 'POST', headers: message.headers, body: message.body })).status).to.equal(202);
+    expect((await fetch(t.stack.brokerUrl, { method: 'POST', headers: message.headers, body: message.body })).status, 'without the stack secret').to.equal(401);
+    expect((await fetch(t.stack.brokerUrl, { method: 'POST', headers: { ...message.headers, ...eventSenderHeaders(t.stack) }, body: message.body })).status).to.equal(202);
     await t.stack.broker.idle();
     expect(slices()).to.equal(before);
     expect(t.stack.cluster.getService('gpt2')!.generation).to.equal(generation);
