@@ -65,8 +65,12 @@ export interface PolicyDriver {
   /** The sample as the optimizer's service, with this driver's back-offs and the configured bounds. */
   clusterService(sample: ServiceSample, o: { readonly serviceClass: string; readonly nowMs: number }): ClusterService | null;
   rolloutCompleted(service: string, decisionId: string, nowMs: number): void;
-  /** Backs the failed partition off for both policies, so a service that changes policy keeps it. */
-  placementFailed(failure: PlacementFailure, nowMs: number): void;
+  /**
+   * Backs the failed partition off for both policies, so a service that changes policy keeps it; only
+   * for the latest decision this driver made for the service and the partition it decided. Returns
+   * whether the failure counted.
+   */
+  placementFailed(failure: PlacementFailure, nowMs: number): boolean;
 }
 
 export function ladderSettingsFor(deps: PolicyDriverDeps, sample: Pick<ServiceSample, 'modelId' | 'service' | 'gpuModel'>): LadderSettings {
@@ -102,11 +106,19 @@ export function decisionIdOf(sample: Pick<ServiceSample, 'service' | 'generation
 export function createPolicyDriver(deps: PolicyDriverDeps): PolicyDriver {
   const memories = new Map<string, LadderMemory>();
   const memoryOf = (service: string): LadderMemory => memories.get(service) ?? EMPTY_MEMORY;
+  /**
+   * The latest decision made here per service. A failure reported for any other decision (a cold
+   * start of the request function, one sent by anyone else) says nothing about what this driver
+   * should try: backing off on it would steer the policy by decisions it never made, e.g. back the
+   * current slice off after a placement failed for a replica count nobody here asked for.
+   */
+  const lastDecisions = new Map<string, { readonly decisionId: string; readonly target: ScaleTarget }>();
 
   /** Names the decision and records it as in flight, from the sample's generation. */
   function decided(sample: ServiceSample, nowMs: number, d: Omit<PolicyDecision, 'decisionId'>): PolicyOutcome {
     const decisionId = decisionIdOf(sample, d.action, d.target);
     memories.set(sample.service, ladderOnDecision(memoryOf(sample.service), decisionId, sample.generation, nowMs));
+    lastDecisions.set(sample.service, { decisionId, target: d.target });
     return { decision: { decisionId, ...d }, note: d.reason };
   }
 
@@ -159,11 +171,14 @@ export function createPolicyDriver(deps: PolicyDriverDeps): PolicyDriver {
     },
 
     placementFailed(f, nowMs) {
+      const own = lastDecisions.get(f.service);
+      if (own?.decisionId !== f.decisionId || own.target.gpuModel !== f.gpuModel || own.target.profile !== f.profile) return false;
       // The ladder keys its back-offs by profile, the inferno policy by partition; each reads only its own.
       const settings = ladderSettingsFor(deps, { modelId: f.modelId, service: f.service, gpuModel: f.gpuModel });
       let memory = ladderOnPlacementFailed(settings, memoryOf(f.service), f.decisionId, f.profile, nowMs);
       memory = ladderOnPlacementFailed(settings, memory, f.decisionId, infernoBackoffKey(f.gpuModel, f.profile), nowMs);
       memories.set(f.service, memory);
+      return true;
     },
   };
 }

@@ -7,7 +7,8 @@
  * - `ssis-ladder`: the SSIS reference's tier ladder with its gaps fixed (core/scaling/ladder).
  * Both are driven by core/scaling/policy-driver, as the simulator drives them: one LadderMemory per service
  * (stabilization, in-flight decision, back-offs), fed by every sample and by the outcomes of its decisions
- * (rollout-completed, placement-failed). What is this function's own: the policy of each service's class,
+ * (rollout-completed, placement-failed; a placement failure counts only for the decision the driver made, never
+ * for a cold start or a decision someone else sent). What is this function's own: the policy of each service's class,
  * and the joint optimization over the latest sample of every service, re-solved on each sample.
  */
 import type { Clock, IdSource } from '../../core/common/ports';
@@ -63,7 +64,9 @@ export function buildEvaluateFunction(deps: EvaluateDeps): SsisFunction {
     }
     if (event.type === PLACEMENT_FAILED) {
       const d = event.data as PlacementFailed;
-      driver.placementFailed({ service: d.service, modelId: d.modelId, decisionId: d.decisionId, gpuModel: d.requested.gpuModel, profile: d.requested.profile }, now);
+      const counted = driver.placementFailed({ service: d.service, modelId: d.modelId, decisionId: d.decisionId, gpuModel: d.requested.gpuModel, profile: d.requested.profile }, now);
+      // A cold start's failure is the request function's to act on (it fails the held requests; the next request tries again).
+      if (!counted) ctx.logger.info({ service: d.service, decisionId: d.decisionId, reason: d.reason }, 'placement failed for a decision this evaluator did not make: no back-off');
       return undefined;
     }
     const sample = event.data as MetricsSampled;

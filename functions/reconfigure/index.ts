@@ -5,6 +5,13 @@
  * Idempotent: the cluster accepts a decision only if it was computed from the service's current
  * generation (beginDecision bumps it), so a duplicate or stale scale-decided changes nothing.
  *
+ * Nothing is carried out that breaks policy (core/scaling/decision-policy): a decision for another
+ * model, outside the replica bounds, on a profile or GPU model the cluster cannot give, whose action
+ * does not match what the service holds, from a generation not reached, or while another decision
+ * rolls out is refused with SSIS_DECISION_REFUSED and its fields before beginDecision, so it bumps
+ * no generation, marks no rollout and never reaches placement (whose failure would back a slice off).
+ * Not retriable: the broker dead-letters it with the reason.
+ *
  * Placement is the MIG planner (core/mig/planner) over the whole cluster: the decision's new
  * replicas are the demand (highest priority, all or none); every other revision's running replicas
  * are kept, and those of OTHER services that are ready and not in a rollout may be moved when that is what makes room
@@ -15,13 +22,17 @@
  * revision serving until the rollout), nor do replicas still starting or draining. Whole-cluster
  * consolidation is off here (a scale decision should not drain unrelated GPUs); `ssis mig plan` has it.
  */
+import type { ModelCatalog } from '../../core/catalog/model-catalog';
 import type { Clock, IdSource } from '../../core/common/ports';
-import { SsisError } from '../../core/errors';
+import type { SsisConfig } from '../../core/config/ssis-config';
+import { SsisError, validationError } from '../../core/errors';
 import type { GpuState } from '../../core/mig/layout';
 import { planMig } from '../../core/mig/planner/planner';
 import { carryOutSteps, type ActuationPort } from '../../core/mig/actuator';
 import type { MigPlan, PlannerInput, ReplicaMove, ServiceDemand } from '../../core/mig/planner/types';
 import { revisionName } from '../../core/naming';
+import { decisionIssues, isStaleDecision } from '../../core/scaling/decision-policy';
+import { servingRevision } from '../../core/scaling/serving-revision';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-failed';
@@ -32,17 +43,15 @@ import type { FunctionContext, SsisFunction } from '../runtime/function';
 
 export interface ReconfigureDeps {
   readonly cluster: ClusterPort;
+  /** The models a decision may name. */
+  readonly catalog: ModelCatalog;
+  /** The replica bounds (scaler) a decision must keep to. */
+  readonly config: Pick<SsisConfig, 'scaler'>;
   readonly clock: Clock;
   readonly ids: IdSource;
 }
 
 const SOURCE = '/ssis/functions/reconfigure';
-
-/** The revision receiving traffic (the one a tier change replaces). */
-export function servingRevision(s: ServiceView): RevisionView | undefined {
-  const name = [...s.traffic].sort((a, b) => b.percent - a.percent)[0]?.revision;
-  return s.revisions.find((r) => r.name === name) ?? s.revisions.find((r) => r.replicas.length > 0);
-}
 
 function replicaIndex(id: string): number {
   const n = Number(id.slice(id.lastIndexOf('-') + 1));
@@ -83,7 +92,7 @@ export function reconfigureDemand(services: readonly ServiceView[], gpus: readon
 }
 
 export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
-  const { cluster, clock, ids } = deps;
+  const { cluster, catalog, config, clock, ids } = deps;
 
   // One decision at a time: a plan is computed from the GPUs as they are and applied after awaits (moves),
   // so two decisions of different services interleaving would overwrite each other's slices.
@@ -154,10 +163,17 @@ export function buildReconfigureFunction(deps: ReconfigureDeps): SsisFunction {
     const decision = event.data as ScaleDecided;
     const service = cluster.getService(decision.service);
     if (!service) throw new SsisError('SSIS_NOT_FOUND', `scale-decided ${decision.decisionId} names unknown service ${decision.service}`);
-    if (!(await cluster.beginDecision(decision.service, decision.decisionId, decision.fromGeneration))) {
+    const ignored = (): undefined => {
       ctx.logger.info({ service: decision.service, decisionId: decision.decisionId, fromGeneration: decision.fromGeneration, generation: service.generation }, 'stale or duplicate decision ignored');
       return undefined;
+    };
+    if (isStaleDecision(decision, service)) return ignored();
+    const issues = decisionIssues({ catalog, scaler: config.scaler }, decision, service, cluster.gpus());
+    if (issues.length > 0) {
+      ctx.logger.warn({ service: decision.service, decisionId: decision.decisionId, issues }, 'decision refused');
+      throw validationError('SSIS_DECISION_REFUSED', `scale-decided ${decision.decisionId} for ${decision.service} refused`, issues);
     }
+    if (!(await cluster.beginDecision(decision.service, decision.decisionId, decision.fromGeneration))) return ignored();
     const generation = decision.fromGeneration + 1;
     const now = (): string => new Date(clock.nowMs()).toISOString();
     const current = servingRevision(service);

@@ -4,8 +4,18 @@
  * revision drained and removed → rollout-completed. Scale in drains and stops the released
  * replicas; at zero replicas the service stops receiving traffic (cold start brings it back).
  * Idempotent: starting a replica that exists and deleting a revision that is gone are no-ops.
+ *
+ * Only the service's current rollout is carried out (a superseded or repeated one is ignored), and
+ * only as its decision may go (core/scaling/decision-policy): an event for another model or
+ * generation, a revision or slices that do not match, or a replica count the slices do not give or
+ * the bounds do not allow is refused with SSIS_DECISION_REFUSED before any replica starts. The
+ * rollout marker stays: if the refused event stood for the real rollout, the sample function's
+ * rollout timeout releases it; if it did not, the real one still arrives and proceeds.
  */
 import type { Clock, IdSource } from '../../core/common/ports';
+import type { SsisConfig } from '../../core/config/ssis-config';
+import { validationError } from '../../core/errors';
+import { rolloutIssues } from '../../core/scaling/decision-policy';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
@@ -15,6 +25,8 @@ import type { FunctionContext, SsisFunction } from '../runtime/function';
 
 export interface RolloutDeps {
   readonly cluster: ClusterPort;
+  /** The replica bounds (scaler) a rollout must keep to. */
+  readonly config: Pick<SsisConfig, 'scaler'>;
   readonly clock: Clock;
   readonly ids: IdSource;
 }
@@ -22,7 +34,7 @@ export interface RolloutDeps {
 const SOURCE = '/ssis/functions/rollout';
 
 export function buildRolloutFunction(deps: RolloutDeps): SsisFunction {
-  const { cluster, clock, ids } = deps;
+  const { cluster, config, clock, ids } = deps;
 
   async function onEvent(event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
     const reconfigured = event.data as SliceReconfigured;
@@ -31,6 +43,11 @@ export function buildRolloutFunction(deps: RolloutDeps): SsisFunction {
     if (service.rollout !== reconfigured.decisionId) {
       ctx.logger.info({ service: reconfigured.service, decisionId: reconfigured.decisionId }, 'rollout already done or superseded');
       return undefined;
+    }
+    const issues = rolloutIssues({ scaler: config.scaler }, reconfigured, service, cluster.gpus());
+    if (issues.length > 0) {
+      ctx.logger.warn({ service: reconfigured.service, decisionId: reconfigured.decisionId, issues }, 'rollout refused');
+      throw validationError('SSIS_DECISION_REFUSED', `slice-reconfigured ${reconfigured.decisionId} for ${reconfigured.service} refused`, issues);
     }
     const started = clock.nowMs();
     const starting = reconfigured.slices.filter((s) => s.action !== 'release');

@@ -3,6 +3,13 @@
  * Prometheus), evaluate every configured autoscaler-config query per service, measure the load
  * (arrival rate, tokens, TTFT, ITL, queue, KV usage — the optimizer's input) and publish one
  * metrics-sampled per service. Several events per tick, so they go to the broker, not as a reply.
+ *
+ * It sees every service on every tick, so it also fails the rollouts that make no progress for
+ * scaler.rolloutTimeoutSec (core/scaling/rollout-watch): it ends the rollout, frees the slices set
+ * aside for replicas that never started, marks a service without replicas Unschedulable (held
+ * requests stop waiting) and publishes placement-failed with the reason (the request function's
+ * pending cold start and the evaluator's decision in flight end). Without it, a decision whose
+ * slice-reconfigured never reached the rollout function would keep its service from scaling for good.
  */
 import type { ModelCatalog } from '../../core/catalog/model-catalog';
 import type { Clock, IdSource } from '../../core/common/ports';
@@ -10,13 +17,15 @@ import { queryFor, rulesFor, type AutoscalerConfig } from '../../core/config/aut
 import type { SsisConfig } from '../../core/config/ssis-config';
 import { servableTiers } from '../../core/scaling/cold-start';
 import { placeableProfiles } from '../../core/scaling/placeability';
+import { createRolloutWatch, freedLayouts, stuckAllocation, type StuckRollout } from '../../core/scaling/rollout-watch';
+import { holdsReplicas, servingRevision } from '../../core/scaling/serving-revision';
 import { createEvent } from '../../events/create';
 import type { SsisEvent } from '../../events/envelope';
 import { METRICS_SAMPLED, type MeasuredLoad, type MetricsSampled, type SampledMetric } from '../../events/metrics-sampled';
+import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-failed';
 import { PING_EVENT_TYPE } from '../../events/registry';
 import type { ClusterPort, ServiceView } from '../../core/ports/cluster';
 import { scalarOf, type MetricsSource } from '../../core/ports/metrics-source';
-import { servingRevision } from '../reconfigure/index';
 import type { FunctionContext, SsisFunction } from '../runtime/function';
 
 export interface SampleDeps {
@@ -54,6 +63,34 @@ function finite(v: number | null): number | null {
 
 export function buildSampleFunction(deps: SampleDeps): SsisFunction {
   const { cluster, catalog, config, metrics, clock, ids } = deps;
+  const rollouts = createRolloutWatch(config.scaler.rolloutTimeoutSec * 1000);
+
+  /** Fails a rollout without progress and releases what it held (see the header). */
+  async function releaseStuck({ service: s, decisionId }: StuckRollout, atMs: number, ctx: FunctionContext): Promise<void> {
+    const reason = `rollout of ${decisionId} made no progress within ${config.scaler.rolloutTimeoutSec}s`;
+    const allocation = stuckAllocation(s, decisionId, cluster.gpus());
+    // The rollout ends first: a slice-reconfigured arriving late then finds it superseded and starts nothing on the freed slices.
+    await cluster.endRollout(s.name, decisionId);
+    if (allocation !== null && allocation.unstarted.length > 0) {
+      await cluster.applyGpuLayouts(freedLayouts(cluster.gpus(), allocation.unstarted)).catch((err: unknown) => {
+        // Still reported below; the slices stay reserved until a later plan reuses the GPU.
+        ctx.logger.warn({ service: s.name, decisionId, error: err instanceof Error ? err.message : String(err) }, 'freeing the slices of a stuck rollout failed');
+      });
+    }
+    if (!holdsReplicas(s)) await cluster.setCondition(s.name, { ready: false, reason: 'Unschedulable', message: reason });
+    ctx.logger.warn({ service: s.name, decisionId, reason, freed: allocation?.unstarted.map((i) => i.instanceId) ?? [] }, 'rollout failed');
+    if (allocation === null) return; // nothing was placed for it: there is no allocation to report
+    const failed: PlacementFailed = {
+      decisionId,
+      service: s.name,
+      modelId: s.modelId,
+      fromGeneration: Math.max(0, s.generation - 1),
+      requested: { profile: allocation.profile, gpuModel: allocation.gpuModel, replicas: Math.max(1, allocation.unstarted.length) },
+      reason,
+      failedAt: new Date(atMs).toISOString(),
+    };
+    await ctx.publisher.publish(createEvent(PLACEMENT_FAILED, failed, { source: SOURCE, clock, ids }));
+  }
 
   async function sampleService(s: ServiceView, atMs: number, ctx: FunctionContext): Promise<MetricsSampled> {
     const serving = servingRevision(s);
@@ -103,6 +140,14 @@ export function buildSampleFunction(deps: SampleDeps): SsisFunction {
   async function onEvent(_event: SsisEvent, ctx: FunctionContext): Promise<SsisEvent | undefined> {
     const atMs = clock.nowMs();
     await metrics.refresh(atMs);
+    for (const stuck of rollouts.observe(cluster.listServices(), atMs)) {
+      try {
+        await releaseStuck(stuck, atMs, ctx);
+      } catch (err) {
+        // Sampling goes on; a rollout still marked is watched anew and failed again after another timeout.
+        ctx.logger.warn({ service: stuck.service.name, decisionId: stuck.decisionId, error: err instanceof Error ? err.message : String(err) }, 'failing a stuck rollout failed');
+      }
+    }
     // Services at zero replicas with nothing under way have nothing to sample.
     const active = cluster.listServices().filter((s) => s.rollout !== null || s.revisions.some((r) => r.replicas.length > 0));
     for (const s of active) {

@@ -74,6 +74,15 @@ describe('functions/evaluate (inferno policy, the default)', () => {
     expect(String(note?.fields['note'])).to.match(/^optimal already: 1× 1g.5gb on A100-SXM4-40GB, batch \d+, predicted TTFT .* ITL .* \(SLOs predicted met\)/);
   });
 
+  it('a placement-failed for a decision it did not make (a forged 10,000 replicas of its slice) does not back that slice off: gpt2 is not migrated for nothing', async () => {
+    await fn.onEvent(eventOf(PLACEMENT_FAILED, {
+      decisionId: 'gpt2-g1-out-1g.5gbx10000', service: 'gpt2', modelId: MODELS.gpt2, fromGeneration: 1,
+      requested: { profile: '1g.5gb', gpuModel: A100, replicas: 10_000 }, reason: '9986 of 10000 1g.5gb replica(s) unplaced', failedAt: iso(h.clock.nowMs()),
+    }, '/ssis/functions/reconfigure', h), h.ctx);
+    at(1 * SEC);
+    expect(await fn.onEvent(sample({}), h.ctx), 'still optimal on 1g.5gb').to.equal(undefined);
+  });
+
   it('moves gpt2 at low load off a whole GPU onto a 1g slice, with predicted TTFT/ITL within the SLOs, after the stabilization window', async () => {
     const onGpu = sample({ generation: 4, profile: 'gpu' });
     expect(await fn.onEvent(onGpu, h.ctx), 'cheaper: stabilize first').to.equal(undefined);

@@ -166,17 +166,48 @@ describe('functions/evaluate (ssis-ladder policy)', () => {
   });
 
   it('placement-failed of every larger tier turns the next decision into a scale out', async () => {
-    const d = decision(await fn.onEvent(sample({ generation: 1, metrics: ABOVE }), h.ctx));
-    await fn.onEvent(failedEv(d.decisionId, 1, '2g.10gb'), h.ctx);
-    for (const p of ['3g.20gb', '4g.20gb']) await fn.onEvent(failedEv('gpt2-other', 1, p), h.ctx);
-    at(scaler.upCooldownSec * SEC);
-    const out = decision(await fn.onEvent(sample({ generation: 2, metrics: ABOVE }), h.ctx));
-    expect(out).to.deep.include({ decisionId: 'gpt2-g2-out-1g.5gbx2', action: 'out', target: { profile: '1g.5gb', gpuModel: A100, replicas: 2 } });
+    // Each up decision fails in turn (its cooldown over before the next): 2g.10gb, 3g.20gb, 4g.20gb.
+    for (const [k, p] of ['2g.10gb', '3g.20gb', '4g.20gb'].entries()) {
+      at(k * scaler.upCooldownSec * SEC);
+      const up = decision(await fn.onEvent(sample({ generation: k + 1, metrics: ABOVE }), h.ctx));
+      expect(up.target.profile).to.equal(p);
+      await fn.onEvent(failedEv(up.decisionId, k + 1, p), h.ctx);
+    }
+    at(3 * scaler.upCooldownSec * SEC);
+    const out = decision(await fn.onEvent(sample({ generation: 4, metrics: ABOVE }), h.ctx));
+    expect(out).to.deep.include({ decisionId: 'gpt2-g4-out-1g.5gbx2', action: 'out', target: { profile: '1g.5gb', gpuModel: A100, replicas: 2 } });
     expect(out.reason).to.include('no larger tier placeable');
-    // Once the back-off is over, up is preferred again.
-    at((scaler.placementBackoffSec + 1) * SEC);
-    const up = decision(await fn.onEvent(sample({ generation: 3, metrics: ABOVE }), h.ctx));
+    // Once the back-off of the first is over (and the scale out's cooldown), up is preferred again.
+    at(Math.max(scaler.placementBackoffSec + 1, 4 * scaler.upCooldownSec) * SEC);
+    const up = decision(await fn.onEvent(sample({ generation: 5, metrics: ABOVE }), h.ctx));
     expect(up.target.profile).to.equal('2g.10gb');
+  });
+
+  it('a placement-failed for a decision it did not make backs nothing off: a forged 10,000-replica scale out of the current tier, a cold start', async () => {
+    const forged = eventOf(PLACEMENT_FAILED, {
+      decisionId: 'gpt2-g1-out-1g.5gbx10000', service: 'gpt2', modelId: MODELS.gpt2, fromGeneration: 1,
+      requested: { profile: '1g.5gb', gpuModel: A100, replicas: 10_000 }, reason: '9993 of 10000 1g.5gb replica(s) unplaced', failedAt: iso(h.clock.nowMs()),
+    }, '/ssis/functions/reconfigure', h);
+    expect(await fn.onEvent(forged, h.ctx)).to.equal(undefined);
+    expect(await fn.onEvent(failedEv('gpt2-g0-cold-start', 0, '1g.5gb'), h.ctx)).to.equal(undefined);
+    expect(h.logger.lines.filter((l) => l.msg === 'placement failed for a decision this evaluator did not make: no back-off')).to.have.length(2);
+    // Its own up decisions fail in turn; the current tier was not backed off, so it still scales out on it.
+    for (const [k, p] of ['2g.10gb', '3g.20gb', '4g.20gb'].entries()) {
+      at(k * scaler.upCooldownSec * SEC);
+      const up = decision(await fn.onEvent(sample({ generation: k + 1, metrics: ABOVE }), h.ctx));
+      expect(up.target.profile).to.equal(p);
+      await fn.onEvent(failedEv(up.decisionId, k + 1, p), h.ctx);
+    }
+    at(3 * scaler.upCooldownSec * SEC);
+    expect(decision(await fn.onEvent(sample({ generation: 4, metrics: ABOVE }), h.ctx))).to.deep.include({ action: 'out', target: { profile: '1g.5gb', gpuModel: A100, replicas: 2 } });
+  });
+
+  it('a placement-failed naming its own decision but another partition than it decided does not count: the decision stays in flight', async () => {
+    const up = decision(await fn.onEvent(sample({ generation: 1, metrics: ABOVE }), h.ctx));
+    expect(up.target.profile).to.equal('2g.10gb');
+    await fn.onEvent(failedEv(up.decisionId, 1, '1g.5gb'), h.ctx);
+    at(scaler.upCooldownSec * SEC);
+    expect(await fn.onEvent(sample({ generation: 1, metrics: ABOVE }), h.ctx), 'still waiting for its decision').to.equal(undefined);
   });
 
   it('rollout-completed starts the up cooldown (upCooldownSec from completion, not from the decision)', async () => {

@@ -10,7 +10,7 @@ import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
 import { parseSliceReconfigured, SLICE_RECONFIGURED } from '../../events/slice-reconfigured';
 import { buildReconfigureFunction } from '../../functions/reconfigure/index';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
-import { A100, deploy, eventOf, harness, iso, MODELS, newCluster, owners, service, type Harness } from './helpers';
+import { A100, catalogWith, CONFIG, deploy, eventOf, harness, iso, MODELS, newCluster, owners, service, spec, type Harness } from './helpers';
 
 describe('functions/reconfigure with the MIG planner (moves)', () => {
   let h: Harness;
@@ -42,9 +42,9 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
 
   it('places a 3g by moving the 2g at slot 4 to slot 2 make-before-break, and reports the move and the layout', async () => {
     await fragmented();
-    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
-    await cluster.ensureService('granite13binstructv2', MODELS.granite);
-    const ev = await fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx);
+    const fn = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
+    await cluster.ensureService('mistral7bv01', MODELS.mistral);
+    const ev = await fn.onEvent(coldStart('mistral7bv01', MODELS.mistral, '3g.20gb'), h.ctx);
     expect(ev?.type).to.equal(SLICE_RECONFIGURED);
     const d = parseSliceReconfigured(ev!.data);
     expect(d.moves).to.deep.equal([{
@@ -52,11 +52,11 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
       from: { node: 'node-a', gpu: 0, gpuModel: A100, profile: '2g.10gb', start: 4, sliceId: 'node-a/gpu0/2g.10gb@4' },
       to: { node: 'node-a', gpu: 0, gpuModel: A100, profile: '2g.10gb', start: 2, sliceId: 'node-a/gpu0/2g.10gb@2' },
     }]);
-    expect(d.slices).to.deep.equal([{ node: 'node-a', gpu: 0, gpuModel: A100, profile: '3g.20gb', start: 4, sliceId: 'node-a/gpu0/3g.20gb@4', replica: 'granite13binstructv2-00001-1', action: 'created' }]);
+    expect(d.slices).to.deep.equal([{ node: 'node-a', gpu: 0, gpuModel: A100, profile: '3g.20gb', start: 4, sliceId: 'node-a/gpu0/3g.20gb@4', replica: 'mistral7bv01-00001-1', action: 'created' }]);
     expect(d.layouts).to.deep.equal([{ node: 'node-a', gpu: 0, gpuModel: A100, migEnabled: true, instances: [{ profile: '2g.10gb', start: 0 }, { profile: '2g.10gb', start: 2 }, { profile: '3g.20gb', start: 4 }] }]);
     // llama's 2g@0 never moved; gpt2 runs on its new slice; the new slice waits for the rollout.
     expect(owners(cluster)).to.deep.equal({
-      'node-a/gpu0/2g.10gb@0': 'llama321binstruct-00001-2', 'node-a/gpu0/2g.10gb@2': 'gpt2-00001-2', 'node-a/gpu0/3g.20gb@4': 'granite13binstructv2-00001-1',
+      'node-a/gpu0/2g.10gb@0': 'llama321binstruct-00001-2', 'node-a/gpu0/2g.10gb@2': 'gpt2-00001-2', 'node-a/gpu0/3g.20gb@4': 'mistral7bv01-00001-1',
     });
     const gpt2 = service(cluster, 'gpt2');
     expect(gpt2.revisions.map((r) => r.replicas.map((x) => [x.id, x.phase]))).to.deep.equal([[['gpt2-00001-2', 'ready']]]);
@@ -66,7 +66,7 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
 
   it('never moves replicas of the deciding service: a 4g for llama that only a move of its own replica would free fails', async () => {
     await fragmented();
-    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
+    const fn = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
     const before = owners(cluster);
     const ev = await fn.onEvent(eventOf(SCALE_DECIDED, {
       decisionId: 'llama-g1-up', service: 'llama321binstruct', modelId: MODELS.llama1b, action: 'up', policy: 'ssis-ladder', fromGeneration: 1,
@@ -78,43 +78,45 @@ describe('functions/reconfigure with the MIG planner (moves)', () => {
 
   it('handles decisions one at a time: a cold start arriving during a move keeps its slice', async () => {
     await fragmented();
-    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
-    await cluster.ensureService('granite13binstructv2', MODELS.granite);
-    await cluster.ensureService('gpt2b', MODELS.gpt2);
-    const [granite, other] = await Promise.all([
-      fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx),
-      fn.onEvent(coldStart('gpt2b', MODELS.gpt2, '1g.5gb'), h.ctx),
+    // A second small model (gpt2's entry under another id): gpt2 itself holds a replica, so it gets no cold start.
+    const gpt2b = 'test-org/gpt2b';
+    const fn = buildReconfigureFunction({ cluster, catalog: catalogWith({ ...spec(MODELS.gpt2), modelId: gpt2b }), config: CONFIG.ssis, clock: h.clock, ids: h.ids });
+    await cluster.ensureService('mistral7bv01', MODELS.mistral);
+    await cluster.ensureService('gpt2b', gpt2b);
+    const [mistral, other] = await Promise.all([
+      fn.onEvent(coldStart('mistral7bv01', MODELS.mistral, '3g.20gb'), h.ctx),
+      fn.onEvent(coldStart('gpt2b', gpt2b, '1g.5gb'), h.ctx),
     ]);
-    expect(granite?.type).to.equal(SLICE_RECONFIGURED);
+    expect(mistral?.type).to.equal(SLICE_RECONFIGURED);
     // After the move the GPU is full (2g@0, 2g@2, 3g@4): the second decision sees that, instead of a stale snapshot.
     expect(other?.type).to.equal(PLACEMENT_FAILED);
     expect(owners(cluster)).to.deep.equal({
-      'node-a/gpu0/2g.10gb@0': 'llama321binstruct-00001-2', 'node-a/gpu0/2g.10gb@2': 'gpt2-00001-2', 'node-a/gpu0/3g.20gb@4': 'granite13binstructv2-00001-1',
+      'node-a/gpu0/2g.10gb@0': 'llama321binstruct-00001-2', 'node-a/gpu0/2g.10gb@2': 'gpt2-00001-2', 'node-a/gpu0/3g.20gb@4': 'mistral7bv01-00001-1',
     });
   });
 
   it('ends the decision with placement-failed when a moved replica cannot start, leaving the old replica serving', async () => {
     await fragmented();
-    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
-    await cluster.ensureService('granite13binstructv2', MODELS.granite);
+    const fn = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
+    await cluster.ensureService('mistral7bv01', MODELS.mistral);
     // FAKE fault: the replica start fails (image pull, OOM at load).
     const start = cluster.startReplica.bind(cluster);
     cluster.startReplica = () => Promise.reject(new Error('image pull failed'));
     try {
-      const ev = await fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, '3g.20gb'), h.ctx);
+      const ev = await fn.onEvent(coldStart('mistral7bv01', MODELS.mistral, '3g.20gb'), h.ctx);
       expect(ev?.type).to.equal(PLACEMENT_FAILED);
       expect((ev!.data as { reason: string }).reason).to.match(/moving gpt2-00001-1 to node-a\/gpu0\/2g.10gb@2 failed: image pull failed/);
     } finally {
       cluster.startReplica = start;
     }
-    expect(service(cluster, 'granite13binstructv2').rollout, 'the rollout is closed').to.equal(null);
+    expect(service(cluster, 'mistral7bv01').rollout, 'the rollout is closed').to.equal(null);
     expect(owners(cluster)).to.deep.include({ 'node-a/gpu0/2g.10gb@4': 'gpt2-00001-1' });
     expect(Object.values(owners(cluster))).to.not.include('gpt2-00001-2');
   });
 
   it('places a whole GPU: MIG turned off on the chosen GPU, its one instance owned by the new replica', async () => {
     cluster = newCluster(2);
-    const fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
+    const fn = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: h.ids });
     await cluster.ensureService('granite13binstructv2', MODELS.granite);
     const ev = await fn.onEvent(coldStart('granite13binstructv2', MODELS.granite, 'gpu'), h.ctx);
     expect(ev?.type, JSON.stringify(ev?.data)).to.equal(SLICE_RECONFIGURED);

@@ -12,7 +12,7 @@ import { SLICE_RECONFIGURED, type SliceReconfigured } from '../../events/slice-r
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
 import { buildReconfigureFunction } from '../../functions/reconfigure/index';
 import type { SsisFunction } from '../../functions/runtime/function';
-import { A100, deploy, eventOf, gpuSnapshot, harness, iso, MODELS, newCluster, owners, service, T0, type Harness } from './helpers';
+import { A100, CONFIG, deploy, eventOf, gpuSnapshot, harness, iso, MODELS, newCluster, owners, service, T0, type Harness } from './helpers';
 
 const SOURCE = '/ssis/functions/reconfigure';
 
@@ -21,9 +21,9 @@ describe('functions/reconfigure', () => {
   let cluster: SimulatedCluster;
   let fn: SsisFunction;
 
-  function setup(gpus: number): void {
+  function setup(gpus: number, config = CONFIG.ssis): void {
     cluster = newCluster(gpus);
-    fn = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.ids });
+    fn = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config, clock: h.clock, ids: h.ids });
   }
   beforeEach(() => {
     h = harness('reconfigure');
@@ -127,7 +127,7 @@ describe('functions/reconfigure', () => {
       expect(h.logger.lines.map((l) => l.msg)).to.include('stale or duplicate decision ignored');
     });
 
-    it('ignores a stale decision computed from an older generation, and one from a generation not reached yet', async () => {
+    it('ignores a stale decision computed from an older generation; refuses one from a generation not reached yet', async () => {
       setup(1);
       const rev = await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1); // generation 1
       const gpus = gpuSnapshot(cluster);
@@ -135,7 +135,10 @@ describe('functions/reconfigure', () => {
       const stale = decided({ action: 'up', from: 0, profile: '2g.10gb', replicas: 1, current: { profile: '1g.5gb', replicas: 1 } });
       const future = decided({ action: 'out', from: 5, profile: '1g.5gb', replicas: 2, current: { profile: '1g.5gb', replicas: 1 } });
       expect(await fn.onEvent(stale, h.ctx)).to.equal(undefined);
-      expect(await fn.onEvent(future, h.ctx)).to.equal(undefined);
+      // Only this function moves a generation on, so nobody can have computed a decision from generation 5.
+      const err = await fn.onEvent(future, h.ctx).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(SsisError).and.include({ code: 'SSIS_DECISION_REFUSED', retriable: false });
+      expect((err as SsisError).issues.map((i) => i.field)).to.deep.equal(['data.fromGeneration']);
       expect(gpuSnapshot(cluster)).to.deep.equal(gpus);
       expect(service(cluster, 'gpt2')).to.deep.equal(before);
       expect(service(cluster, 'gpt2').revisions.map((r) => r.name)).to.deep.equal([rev]);
@@ -174,8 +177,8 @@ describe('functions/reconfigure', () => {
       expect(d.slices.map((s) => s.replica)).to.deep.equal(['gpt2-00001-10']);
     });
 
-    it('scale in to zero releases every replica', async () => {
-      setup(1);
+    it('scale in to zero releases every replica (where scale-to-zero is on)', async () => {
+      setup(1, { ...CONFIG.ssis, scaler: { ...CONFIG.ssis.scaler, scaleToZeroAfterSec: 60 } });
       await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 2);
       const d = sliceData(await fn.onEvent(decided({ action: 'in', from: 1, profile: '1g.5gb', replicas: 0, current: { profile: '1g.5gb', replicas: 2 } }), h.ctx));
       expect(d.replicas).to.equal(0);

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import type { Clock } from '../../core/common/ports';
+import { SsisError } from '../../core/errors';
 import type { SsisEvent } from '../../events/envelope';
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
 import { SCALE_DECIDED, type ScaleAction } from '../../events/scale-decided';
@@ -13,7 +14,7 @@ import type { ClusterPort, ServiceView } from '../../core/ports/cluster';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
 import { buildReconfigureFunction } from '../../functions/reconfigure/index';
 import { buildRolloutFunction } from '../../functions/rollout/index';
-import { A100, deploy, eventOf, generate, gpuSnapshot, harness, iso, MODELS, newCluster, owners, service, T0, until, type Harness } from './helpers';
+import { A100, CONFIG, deploy, eventOf, generate, gpuSnapshot, harness, iso, MODELS, newCluster, owners, service, T0, until, type Harness } from './helpers';
 
 const MUTATORS = new Set(['startReplica', 'stopReplica', 'setTraffic', 'deleteRevision', 'setCondition', 'endRollout', 'createRevision', 'applyGpuLayouts', 'beginDecision']);
 
@@ -53,13 +54,18 @@ async function isDown(url: string): Promise<boolean> {
   return fetch(`${url}/health`).then(() => false, () => true);
 }
 
+/** The shipped configuration with scale-to-zero on (it is off there). */
+const SCALE_TO_ZERO = { ...CONFIG.ssis, scaler: { ...CONFIG.ssis.scaler, scaleToZeroAfterSec: 60 } };
+
 describe('functions/rollout', () => {
   let h: Harness;
   let cluster: SimulatedCluster;
+  let config = CONFIG.ssis;
 
   beforeEach(() => {
     h = harness('rollout');
     cluster = newCluster(1);
+    config = CONFIG.ssis;
   });
   afterEach(async () => {
     await cluster.shutdown();
@@ -67,7 +73,7 @@ describe('functions/rollout', () => {
 
   /** The slice-reconfigured event for a decision, made by the real reconfigure function (set-up, not under test). */
   async function reconfigured(action: ScaleAction, from: number, profile: string, replicas: number, current: { profile: string | null; replicas: number }): Promise<SsisEvent<SliceReconfigured>> {
-    const reconfigure = buildReconfigureFunction({ cluster, clock: h.clock, ids: h.inputIds });
+    const reconfigure = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config, clock: h.clock, ids: h.inputIds });
     const decision = eventOf(SCALE_DECIDED, {
       decisionId: `gpt2-g${from}-${action}-${profile}x${replicas}`,
       service: 'gpt2',
@@ -88,7 +94,7 @@ describe('functions/rollout', () => {
   /** The rollout function on a spied cluster; each replica that becomes ready moves the clock 300 ms. */
   function rollout(clock: Clock & { advance(ms: number): void } = h.clock): { fn: ReturnType<typeof buildRolloutFunction>; calls: Call[] } {
     const { port, calls } = spy(cluster, () => clock.advance(300));
-    return { fn: buildRolloutFunction({ cluster: port, clock, ids: h.ids }), calls };
+    return { fn: buildRolloutFunction({ cluster: port, config, clock, ids: h.ids }), calls };
   }
 
   const completed = (ev: SsisEvent | undefined): RolloutCompleted => {
@@ -196,7 +202,8 @@ describe('functions/rollout', () => {
     expect(await isDown(leaving.url!)).to.equal(true);
   });
 
-  it('scale to zero: stops every replica, clears traffic and sets condition NoCapacity', async () => {
+  it('scale to zero (where it is on): stops every replica, clears traffic and sets condition NoCapacity', async () => {
+    config = SCALE_TO_ZERO;
     await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
     const rc = await reconfigured('in', 1, '1g.5gb', 0, { profile: '1g.5gb', replicas: 1 });
     const { fn } = rollout();
@@ -248,5 +255,49 @@ describe('functions/rollout', () => {
     expect(await fn.onEvent(ghost, h.ctx)).to.equal(undefined);
     expect(calls).to.deep.equal([]);
     expect(service(cluster, 'gpt2').revisions[0]!.replicas).to.have.length(1);
+  });
+
+  describe('refuses a slice-reconfigured its decision may not make, before any replica starts', () => {
+    async function refused(fn: ReturnType<typeof buildRolloutFunction>, ev: SsisEvent): Promise<SsisError> {
+      const err = await fn.onEvent(ev, h.ctx).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(SsisError).and.include({ code: 'SSIS_DECISION_REFUSED', retriable: false });
+      return err as SsisError;
+    }
+
+    it('more replicas than the bounds allow, or than its slices give', async () => {
+      await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
+      const rc = await reconfigured('out', 1, '1g.5gb', 2, { profile: '1g.5gb', replicas: 1 });
+      const before = service(cluster, 'gpt2');
+      const { fn, calls } = rollout();
+      // The current rollout's id, 14 replicas announced and a slice for each: as a forger who read the id would send it.
+      const slice = rc.data.slices[0]!;
+      const many = Array.from({ length: 13 }, (_, k) => ({ ...slice, replica: `gpt2-00001-${k + 2}` }));
+      const forged = eventOf(SLICE_RECONFIGURED, { ...rc.data, replicas: 14, slices: many }, '/ssis/functions/reconfigure', h);
+      expect((await refused(fn, forged)).issues).to.deep.include({ field: 'data.replicas', message: '14 replicas is above scaler.maxReplicas 4' });
+      const short = eventOf(SLICE_RECONFIGURED, { ...rc.data, replicas: 3 }, '/ssis/functions/reconfigure', h);
+      expect((await refused(fn, short)).issues.map((i) => i.field)).to.deep.equal(['data.replicas']);
+      expect(calls, 'no replica started, nothing changed').to.deep.equal([]);
+      expect(service(cluster, 'gpt2')).to.deep.equal(before);
+      // The real one still rolls out.
+      expect(completed(await fn.onEvent(rc, h.ctx))).to.include({ replicas: 2 });
+    });
+
+    it('another model, a revision the service lacks, slices on another partition or not on their instance', async () => {
+      await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
+      const rc = await reconfigured('up', 1, '2g.10gb', 1, { profile: '1g.5gb', replicas: 1 });
+      const { fn, calls } = rollout();
+      const slice = rc.data.slices[0]!;
+      const cases: [Partial<SliceReconfigured>, string][] = [
+        [{ modelId: MODELS.llama1b }, 'data.modelId'],
+        [{ revision: 'gpt2-00007' }, 'data.revision'],
+        [{ slices: [{ ...slice, profile: '1g.5gb' }] }, 'data.slices[0].profile'],
+        [{ slices: [{ ...slice, sliceId: 'node-a/gpu0/2g.10gb@0' }] }, 'data.slices[0].sliceId'],
+      ];
+      for (const [change, field] of cases) {
+        expect((await refused(fn, eventOf(SLICE_RECONFIGURED, { ...rc.data, ...change }, '/ssis/functions/reconfigure', h))).issues.map((i) => i.field), field).to.include(field);
+      }
+      expect(calls).to.deep.equal([]);
+      expect(h.logger.lines.filter((l) => l.msg === 'rollout refused')).to.have.length(cases.length);
+    });
   });
 });

@@ -5,16 +5,23 @@
  * direct-scrape source reading the emulated replicas of the simulated cluster.
  */
 import { expect } from 'chai';
+import { sequentialIds } from '../../core/common/ports';
 import { queryFor, rulesFor } from '../../core/config/autoscaler-config';
 import type { SsisEvent } from '../../events/envelope';
 import { METRICS_SAMPLED, type MetricsSampled } from '../../events/metrics-sampled';
+import { PLACEMENT_FAILED, type PlacementFailed } from '../../events/placement-failed';
 import { PING_EVENT_TYPE } from '../../events/registry';
+import { ROLLOUT_COMPLETED } from '../../events/rollout-completed';
+import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
+import { SLICE_RECONFIGURED } from '../../events/slice-reconfigured';
 import { pingSourceEvent } from '../../infra/broker/ping-source';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
 import type { MetricsSource, QueryResult } from '../../core/ports/metrics-source';
 import { createDirectScrapeSource } from '../../infra/metrics/direct-scrape';
+import { buildReconfigureFunction } from '../../functions/reconfigure/index';
+import { buildRolloutFunction } from '../../functions/rollout/index';
 import { buildSampleFunction, loadQueries } from '../../functions/sample/index';
-import { A100, CONFIG, deploy, generate, harness, iso, MANIFESTS, MODELS, newCluster, service, T0, type Harness } from './helpers';
+import { A100, CONFIG, deploy, eventOf, generate, harness, iso, MANIFESTS, MODELS, newCluster, owners, service, T0, type Harness } from './helpers';
 
 /** FAKE MetricsSource (stands in for the scraper / Prometheus): canned answers by exact query text; records every call. */
 class CannedMetrics implements MetricsSource {
@@ -194,6 +201,104 @@ describe('functions/sample', () => {
       expect(load.kvCacheUsage).to.be.a('number').within(0, 1);
       expect(load).to.deep.include({ requestsRunning: 0, requestsWaiting: 0 });
       expect(h.logger.lines.filter((l) => l.level === 'warn')).to.deep.equal([]);
+    });
+  });
+
+  describe('rollouts that make no progress (scaler.rolloutTimeoutSec)', () => {
+    const TIMEOUT_SEC = CONFIG.ssis.scaler.rolloutTimeoutSec;
+    const at = (sec: number): void => h.clock.set(T0 + sec * 1000);
+    const failures = (): PlacementFailed[] => h.publisher.events.filter((e) => e.type === PLACEMENT_FAILED).map((e) => e.data as PlacementFailed);
+
+    function decision(data: Pick<ScaleDecided, 'decisionId' | 'service' | 'modelId' | 'action' | 'fromGeneration' | 'current' | 'target'>) {
+      return eventOf(SCALE_DECIDED, { ...data, policy: data.action === 'cold-start' ? 'cold-start' : 'ssis-ladder', reason: 'test', decidedAt: iso(h.clock.nowMs()) }, '/ssis/functions/evaluate', h);
+    }
+
+    it('is longer than the slowest model load of the catalog, at the shipped load time scale', () => {
+      const slowestSec = Math.max(...[...CONFIG.catalog.values()].map((m) => m.loadSeconds)) * CONFIG.ssis.cluster.loadTimeScale;
+      expect(TIMEOUT_SEC).to.equal(600);
+      expect(TIMEOUT_SEC).to.be.above(10 * slowestSec);
+    });
+
+    it('a scale-decided posted straight to reconfigure (its reply never reached the broker) is failed after the timeout, released, and scaling goes on', async () => {
+      cluster = newCluster(1);
+      await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
+      const reconfigure = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: sequentialIds('posted') });
+      const up = { decisionId: 'gpt2-g1-up-2g.10gbx1', service: 'gpt2', modelId: MODELS.gpt2, action: 'up' as const, fromGeneration: 1, current: { profile: '1g.5gb', gpuModel: A100, replicas: 1 }, target: { profile: '2g.10gb', gpuModel: A100, replicas: 1 } };
+      const reply = await reconfigure.onEvent(decision(up), h.ctx);
+      expect(reply?.type, 'the reply went back to the poster').to.equal(SLICE_RECONFIGURED);
+      expect(service(cluster, 'gpt2').rollout).to.equal(up.decisionId);
+      expect(owners(cluster)).to.deep.include({ 'node-a/gpu0/2g.10gb@4': 'gpt2-00002-1' });
+
+      const fn = build(new CannedMetrics());
+      for (const sec of [0, 60, TIMEOUT_SEC - 1]) {
+        at(sec);
+        await fn.onEvent(tick(), h.ctx);
+        expect(service(cluster, 'gpt2').rollout, `at ${sec}s`).to.equal(up.decisionId);
+      }
+      expect(failures()).to.deep.equal([]);
+      at(TIMEOUT_SEC);
+      await fn.onEvent(tick(), h.ctx);
+
+      expect(service(cluster, 'gpt2')).to.deep.include({ rollout: null, generation: 2 });
+      expect(owners(cluster), 'the slice set aside for the replica that never started is free again').to.deep.equal({ 'node-a/gpu0/1g.5gb@6': 'gpt2-00001-1', 'node-a/gpu0/2g.10gb@4': null });
+      expect(service(cluster, 'gpt2').condition, 'it still serves').to.include({ ready: true });
+      expect(failures()).to.deep.equal([{
+        decisionId: up.decisionId, service: 'gpt2', modelId: MODELS.gpt2, fromGeneration: 1,
+        requested: { profile: '2g.10gb', gpuModel: A100, replicas: 1 },
+        reason: `rollout of ${up.decisionId} made no progress within ${TIMEOUT_SEC}s`, failedAt: iso(T0 + TIMEOUT_SEC * 1000),
+      }]);
+      const last = h.publisher.events.at(-1)!;
+      expect(last.type, 'the service sampled after the release').to.equal(METRICS_SAMPLED);
+      expect((last.data as MetricsSampled).rolloutInProgress).to.equal(false);
+
+      // Not stuck any more: the next decision (from generation 2) is placed and rolled out.
+      const again = await reconfigure.onEvent(decision({ ...up, decisionId: 'gpt2-g2-up-2g.10gbx1', fromGeneration: 2 }), h.ctx);
+      expect(again?.type).to.equal(SLICE_RECONFIGURED);
+      const done = await buildRolloutFunction({ cluster, config: CONFIG.ssis, clock: h.clock, ids: sequentialIds('rollout') }).onEvent(again!, h.ctx);
+      expect(done?.type).to.equal(ROLLOUT_COMPLETED);
+      expect(service(cluster, 'gpt2')).to.deep.include({ rollout: null, traffic: [{ revision: 'gpt2-00003', percent: 100 }] });
+    });
+
+    it('a stuck cold start marks the service Unschedulable, so requests held for it stop waiting', async () => {
+      cluster = newCluster(1);
+      await cluster.ensureService('gpt2', MODELS.gpt2);
+      const reconfigure = buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: h.clock, ids: sequentialIds('posted') });
+      await reconfigure.onEvent(decision({
+        decisionId: 'gpt2-g0-cold-start', service: 'gpt2', modelId: MODELS.gpt2, action: 'cold-start', fromGeneration: 0,
+        current: { profile: null, gpuModel: null, replicas: 0 }, target: { profile: '1g.5gb', gpuModel: A100, replicas: 1 },
+      }), h.ctx);
+      const held = cluster.waitForReady('gpt2', 10_000);
+      const fn = build(new CannedMetrics());
+      await fn.onEvent(tick(), h.ctx);
+      at(TIMEOUT_SEC);
+      await fn.onEvent(tick(), h.ctx);
+      expect(await held).to.equal('failed');
+      const reason = 'rollout of gpt2-g0-cold-start made no progress within 600s';
+      expect(service(cluster, 'gpt2')).to.deep.include({ rollout: null, condition: { ready: false, reason: 'Unschedulable', message: reason } });
+      expect(failures().map((f) => [f.decisionId, f.requested, f.reason])).to.deep.equal([['gpt2-g0-cold-start', { profile: '1g.5gb', gpuModel: A100, replicas: 1 }, reason]]);
+      expect(owners(cluster)).to.deep.equal({ 'node-a/gpu0/1g.5gb@6': null });
+    });
+
+    it('never fails a rollout that shows progress, however long it takes in all', async () => {
+      cluster = newCluster(1);
+      await deploy(cluster, 'gpt2', MODELS.gpt2, '1g.5gb', 1);
+      await cluster.beginDecision('gpt2', 'gpt2-g1-out-1g.5gbx3', 1);
+      const fn = build(new CannedMetrics());
+      await fn.onEvent(tick(), h.ctx);
+      // A slow rollout: each replica's load takes most of the timeout, then it shows (starting, then ready).
+      for (const [k, sec] of [TIMEOUT_SEC - 1, 2 * TIMEOUT_SEC - 2].entries()) {
+        await cluster.startReplica('gpt2', 'gpt2-00001', { id: `gpt2-00001-${k + 2}`, sliceId: `node-a/gpu0/1g.5gb@${5 - k}`, node: 'node-a', gpu: 0 });
+        at(sec);
+        await fn.onEvent(tick(), h.ctx);
+      }
+      at(3 * TIMEOUT_SEC - 3);
+      await fn.onEvent(tick(), h.ctx);
+      expect(service(cluster, 'gpt2').rollout, 'progress less than the timeout ago').to.equal('gpt2-g1-out-1g.5gbx3');
+      expect(failures()).to.deep.equal([]);
+      at(3 * TIMEOUT_SEC - 2);
+      await fn.onEvent(tick(), h.ctx);
+      expect(service(cluster, 'gpt2').rollout, 'then none for the timeout').to.equal(null);
+      expect(failures().map((f) => f.decisionId)).to.deep.equal(['gpt2-g1-out-1g.5gbx3']);
     });
   });
 });

@@ -100,4 +100,19 @@ describe('core/scaling/policy-driver', () => {
       minReplicas: scaler.minReplicas, maxReplicas: scaler.maxReplicas, excluded: [{ gpuModel: A100, profile: d.target.profile }],
     });
   });
+
+  it('takes a placement failure only for its own latest decision on the partition it decided: a cold start, a forged decision or another partition back nothing off', () => {
+    const driver = createPolicyDriver(DEPS);
+    const failure = (decisionId: string, profile: string) => ({ service: 'gpt2', modelId: MODELS.gpt2, decisionId, gpuModel: A100, profile });
+    expect(driver.placementFailed(failure('gpt2-g0-cold-start', '1g.5gb'), 0), 'a cold start (the request function’s)').to.equal(false);
+    expect(driver.placementFailed(failure('gpt2-g2-out-1g.5gbx10000', '1g.5gb'), 0), 'a decision nobody here made').to.equal(false);
+    const s = sample();
+    const d = driver.inferno(s, 0, () => solveFor(driver, s, 0))!.decision!;
+    const other = d.target.profile === '1g.5gb' ? '2g.10gb' : '1g.5gb';
+    expect(driver.placementFailed(failure(d.decisionId, other), 1 * SEC), 'its decision, another partition').to.equal(false);
+    expect(driver.memoryOf('gpt2')).to.deep.include({ backoffUntilMs: {} });
+    expect(driver.memoryOf('gpt2').pending?.decisionId, 'still in flight').to.equal(d.decisionId);
+    expect(driver.placementFailed(failure(d.decisionId, d.target.profile), 1 * SEC)).to.equal(true);
+    expect(Object.keys(driver.memoryOf('gpt2').backoffUntilMs)).to.have.members([d.target.profile, infernoBackoffKey(A100, d.target.profile)]);
+  });
 });

@@ -23,24 +23,27 @@ import { loadManifests } from '../../../infra/knative/manifests';
 import { ROOT } from '../../e2e/helpers';
 import { eventOf } from '../../events/fixtures';
 import { scaleDecided } from '../../events/fixtures';
-import { newCluster } from '../../functions/helpers';
+import { CONFIG, newCluster } from '../../functions/helpers';
 import { isolatedNames, sharedKafka } from './kafka-fixture';
 import { functionServer, recordingSubscriber } from './subscriber';
 
 const manifests = loadManifests(join(ROOT, 'knative'));
 const onlyReconfigure = (t: { name: string }): boolean => t.name === 'ssis-reconfigure';
 
-/** The i-th decision of a chain for gpt2: each is computed from the generation the previous one produced. */
+/**
+ * The i-th decision of a chain for gpt2: each is computed from the generation the previous one produced.
+ * No rollout runs here, so gpt2 never gets a replica: each is a cold start, as the policy allows.
+ */
 function chainDecision(i: number): SsisEvent<ScaleDecided> {
-  const target = { profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: i + 1 };
+  const target = { profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: 1 };
   const data: ScaleDecided = {
-    decisionId: `gpt2-g${i}-${i === 0 ? 'cold-start' : 'out'}-1g.5gbx${i + 1}`,
+    decisionId: `gpt2-g${i}-cold-start`,
     service: 'gpt2',
     modelId: 'openai-community/gpt2',
-    action: i === 0 ? 'cold-start' : 'out',
-    policy: i === 0 ? 'cold-start' : 'ssis-ladder',
+    action: 'cold-start',
+    policy: 'cold-start',
     fromGeneration: i,
-    current: i === 0 ? { profile: null, gpuModel: null, replicas: 0 } : { profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: i },
+    current: { profile: null, gpuModel: null, replicas: 0 },
     target,
     reason: 'test chain',
     decidedAt: new Date().toISOString(),
@@ -48,13 +51,20 @@ function chainDecision(i: number): SsisEvent<ScaleDecided> {
   return eventOf(SCALE_DECIDED, data, { source: '/ssis/functions/evaluate', ids: { next: () => `chain-${i}-${Math.random().toString(36).slice(2, 8)}` } });
 }
 
-/** Records which decisions the cluster accepted (beginDecision true = applied). */
+/**
+ * Records which decisions the cluster accepted (beginDecision true = applied), and ends each one's
+ * rollout at once, standing in for the rollout function: the next decision of the chain would be
+ * refused while one is rolling out.
+ */
 function spyApplied(cluster: SimulatedCluster): string[] {
   const applied: string[] = [];
   const begin = cluster.beginDecision.bind(cluster);
   cluster.beginDecision = async (service, decisionId, fromGeneration) => {
     const ok = await begin(service, decisionId, fromGeneration);
-    if (ok) applied.push(decisionId);
+    if (ok) {
+      applied.push(decisionId);
+      await cluster.endRollout(service, decisionId);
+    }
     return ok;
   };
   return applied;
@@ -121,7 +131,7 @@ describe('kafka broker mode: delivery guarantees on a real Kafka', function () {
     const cluster = newCluster(4);
     await cluster.ensureService('gpt2', 'openai-community/gpt2');
     const applied = spyApplied(cluster);
-    const fn = await functionServer(buildReconfigureFunction({ cluster, clock: { nowMs: () => Date.now() }, ids: { next: () => crypto.randomUUID() } }), 40);
+    const fn = await functionServer(buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: { nowMs: () => Date.now() }, ids: { next: () => crypto.randomUUID() } }), 40);
     const suffix = `-kill-${Math.random().toString(36).slice(2, 8)}`;
     const names = knativeNames(manifests, suffix);
     const publisher = new KafkaBroker({ brokers: [kafka.bootstrap], manifests, names, resolve: () => undefined, dispatch: () => false, ingress: false });
@@ -169,7 +179,7 @@ describe('kafka broker mode: delivery guarantees on a real Kafka', function () {
     const cluster = newCluster(2);
     await cluster.ensureService('gpt2', 'openai-community/gpt2');
     const applied = spyApplied(cluster);
-    const fn = await functionServer(buildReconfigureFunction({ cluster, clock: { nowMs: () => Date.now() }, ids: { next: () => crypto.randomUUID() } }));
+    const fn = await functionServer(buildReconfigureFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: { nowMs: () => Date.now() }, ids: { next: () => crypto.randomUUID() } }));
     const names = isolatedNames(manifests);
     const broker = new KafkaBroker({ brokers: [kafka.bootstrap], manifests, names, resolve: () => fn.url, dispatch: onlyReconfigure, ingress: false });
     await broker.start();
