@@ -1,6 +1,7 @@
 /**
  * ssis.placement.failed (secondary) — a decision's slices could not be placed: the demand is
- * reported, never silently dropped. Producer: reconfigure fn. Consumers: evaluate fn (backs off
+ * reported, never silently dropped. Producers: reconfigure fn, and the sample fn for a rollout that
+ * made no progress within scaler.rolloutTimeoutSec. Consumers: evaluate fn (backs off
  * that tier, tries scale out) and request fn dispatch stage (fails held requests with the reason).
  */
 import { compileDataParser, JSON_SCHEMA_DIALECT, type DataSchema, type ObjectSchema } from './data-schema.js';
