@@ -111,11 +111,11 @@ export class AdmissionQueue {
 
 /**
  * How many requests may wait: as many as the slots clear within the wait budget (a request at
- * position k waits about k × serviceMs / slots), at least one per slot so a burst at the edge of
- * capacity is smoothed rather than shed; while there are no slots (a cold start), `coldHold`.
+ * position k waits about k × serviceMs / slots, slots freeing as requests finish); while there are
+ * no slots (a cold start), `coldHold`. No more: a longer queue only turns a shed request now into
+ * an SLO miss later.
  */
 export function queueBound(slots: number, waitBudgetMs: number, serviceMs: number, coldHold: number): number {
   if (slots <= 0) return coldHold;
-  const drained = Math.floor((slots * waitBudgetMs) / Math.max(1, serviceMs));
-  return Math.max(slots, drained);
+  return Math.floor((slots * waitBudgetMs) / Math.max(1, serviceMs));
 }

@@ -39,6 +39,7 @@ export function parseKeyFile(doc: unknown, classes: readonly string[], defaultCl
   const root = r.object(doc, 'keys file');
   const out: KeyEntry[] = [];
   const seen = new Set<string>();
+  const seenIds = new Set<string>();
   (root ? (r.array(root['keys'], 'keys') ?? []) : []).forEach((item, k) => {
     const f = r.child('keys').child(k);
     const o = f.object(item, '');
@@ -48,6 +49,9 @@ export function parseKeyFile(doc: unknown, classes: readonly string[], defaultCl
     const tenant = f.string(o, 'tenant') ?? '';
     const sha256 = (f.string(o, 'sha256') ?? '').toLowerCase();
     if (keyId && !NAME.test(keyId)) f.fail('id', 'must be 1-63 letters, digits, ".", "_" or "-"');
+    // The id names the key in logs and metrics: two keys with one id could not be told apart.
+    if (keyId && seenIds.has(keyId)) f.fail('id', 'another key has this id');
+    seenIds.add(keyId);
     if (tenant && !NAME.test(tenant)) f.fail('tenant', 'must be 1-63 letters, digits, ".", "_" or "-"');
     if (!/^[0-9a-f]{64}$/.test(sha256)) f.fail('sha256', 'must be the 64 hex digits of the key\'s SHA-256 digest (not the key itself)');
     if (seen.has(sha256)) f.fail('sha256', 'the same key is listed twice');

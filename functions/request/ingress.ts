@@ -126,10 +126,19 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
         }
         const requestId = ids.next();
         const inputTokens = estimateTokens(call.prompt);
-        await announce(call, api, requestId, inputTokens, tenant.serviceClass, started);
-        if (admitted.kind === 'granted') {
-          grant = admitted.grant;
-        } else {
+        if (admitted.kind === 'granted') grant = admitted.grant;
+        try {
+          await announce(call, api, requestId, inputTokens, tenant.serviceClass, started);
+        } catch (err) {
+          // Not served: leave the queue, or the entry would later be granted a slot nobody releases.
+          if (admitted.kind === 'queued') {
+            admitted.cancel();
+            const late = await Promise.race([admitted.granted, Promise.resolve('none' as const)]);
+            if (typeof late !== 'string') late.release();
+          }
+          throw err;
+        }
+        if (admitted.kind === 'queued') {
           queued.inc({ service });
           try {
             grant = await waitForSlot(call, admitted, res);

@@ -65,7 +65,16 @@ export function keyFileAuthenticator(path: string, classes: readonly string[], d
     } catch (err) {
       throw new SsisError('SSIS_INVALID_CONFIG', `API key file ${path} cannot be read: ${(err as Error).message}`, { issues: [{ field: 'apiKeysFile', message: 'unreadable' }] });
     }
-    return keyAuthenticator(parseKeyFile(parseYaml(text) as unknown, classes, defaultClass));
+    let doc: unknown;
+    try {
+      doc = parseYaml(text) as unknown;
+    } catch (err) {
+      // Reported like any other bad file (a reload keeps the last good keys); the message names the
+      // line only, never the file's text.
+      const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+      throw new SsisError('SSIS_INVALID_CONFIG', `API key file ${path} is not valid YAML${line === undefined ? '' : ` (line ${line})`}`, { issues: [{ field: 'apiKeysFile', message: 'not valid YAML' }] });
+    }
+    return keyAuthenticator(parseKeyFile(doc, classes, defaultClass));
   };
   let current = load();
   let mtimeMs = statSync(path).mtimeMs;

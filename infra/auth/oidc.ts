@@ -7,6 +7,7 @@
  * check per token rather than per event.
  */
 import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { asSsisError } from '../../core/errors';
 import type { EventIntakeAuth } from './event-auth';
 import { unauthenticated } from './event-auth';
 import { bearerToken } from './api-keys';
@@ -46,16 +47,26 @@ export function oidcVerifier(opts: OidcVerifierOptions): EventIntakeAuth {
   const refetchAfterMs = opts.refetchAfterMs ?? 30_000;
   let keys = new Map<string, KeyObject>();
   let fetchedAt = -Infinity;
+  /** Why the last key-set fetch failed; null after one succeeded. */
+  let fetchError: unknown = null;
   const verified = new Map<string, number>();
 
   async function keyFor(kid: string): Promise<KeyObject | undefined> {
     if (!keys.has(kid) && now() - fetchedAt >= refetchAfterMs) {
       fetchedAt = now();
-      const set = await opts.jwks();
-      const next = new Map<string, KeyObject>();
-      for (const k of set.keys) if (typeof k.kid === 'string' && k.use !== 'enc') next.set(k.kid, createPublicKey({ key: k, format: 'jwk' }));
-      keys = next;
+      try {
+        const set = await opts.jwks();
+        const next = new Map<string, KeyObject>();
+        for (const k of set.keys) if (typeof k.kid === 'string' && k.use !== 'enc') next.set(k.kid, createPublicKey({ key: k, format: 'jwk' }));
+        keys = next;
+        fetchError = null;
+      } catch (err) {
+        fetchError = err;
+      }
     }
+    // The issuer's keys could not be read: the sender is not at fault, so it is told to retry (the
+    // runtime answers 503), never refused with a 401 that the dispatcher would dead-letter.
+    if (!keys.has(kid) && fetchError !== null) throw asSsisError(fetchError);
     return keys.get(kid);
   }
 
@@ -70,7 +81,9 @@ export function oidcVerifier(opts: OidcVerifierOptions): EventIntakeAuth {
       if (parts.length !== 3) throw unauthenticated('the token is not a JWT');
       const header = decodeSegment(parts[0]!, 'header');
       const claims = decodeSegment(parts[1]!, 'claims');
-      const alg = ALGORITHMS[String(header['alg'])];
+      // Own properties only: "constructor" or "toString" must not pass as an algorithm.
+      const algName = String(header['alg']);
+      const alg = Object.hasOwn(ALGORITHMS, algName) ? ALGORITHMS[algName] : undefined;
       if (!alg) throw unauthenticated(`token algorithm ${JSON.stringify(header['alg'])} is not accepted (RS256, ES256)`);
       const key = await keyFor(typeof header['kid'] === 'string' ? header['kid'] : '');
       if (!key) throw unauthenticated('the token is signed with a key the issuer does not list');

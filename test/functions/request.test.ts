@@ -1,7 +1,8 @@
 /**
  * The request function's dispatch stage, called directly: request-received for a service without
  * capacity → one scale-decided cold start on the smallest fitting slice; rollout-completed and
- * placement-failed end the pending cold start. REAL configuration and simulated cluster.
+ * placement-failed end the pending cold start. REAL configuration and simulated cluster. (Its public
+ * ingress has its own tests: test/functions/request/ingress.test.ts and admission.test.ts.)
  */
 import { expect } from 'chai';
 import type { ModelCatalog } from '../../core/catalog/model-catalog';
@@ -67,6 +68,36 @@ describe('functions/request dispatch stage', () => {
       decisionId, service: svc, modelId, fromGeneration: 0, requested: { profile, gpuModel: A100, replicas: 1 }, reason: '1 of 1 replica(s) unplaced', failedAt: iso(h.clock.nowMs()),
     }, RECONFIGURE, h);
   }
+
+  describe('what it is since the ingress moved out (functions/request/ingress.ts)', () => {
+    it('is a CloudEvent handler only: request-received, rollout-completed and placement-failed, and no HTTP routes', () => {
+      const { fn } = setup();
+      expect(fn.name).to.equal('request');
+      expect(fn.handles).to.deep.equal([REQUEST_RECEIVED, ROLLOUT_COMPLETED, PLACEMENT_FAILED]);
+      expect(Object.keys(fn)).to.not.include('routes');
+    });
+
+    it('publishes nothing itself and creates no service: the reply is its only output', async () => {
+      const { cluster, fn } = setup();
+      const ghost = eventOf(REQUEST_RECEIVED, { ...(await received(cluster, MODELS.gpt2)).data, service: 'llama321binstruct', modelId: MODELS.llama1b }, INGRESS, h);
+      expect(await fn.onEvent(ghost, h.ctx), 'the ingress creates the service before it announces').to.equal(undefined);
+      expect(cluster.listServices().map((s) => s.name)).to.deep.equal(['gpt2']);
+      expect(h.publisher.events).to.deep.equal([]);
+    });
+
+    it('ignores a request-received that names one model on another model\'s service: it cannot cold-start a large model there', async () => {
+      const { cluster, fn } = setup();
+      const gpus = gpuSnapshot(cluster);
+      const ev = await received(cluster, MODELS.gpt2);
+      const forged = eventOf(REQUEST_RECEIVED, { ...ev.data, modelId: MODELS.granite }, INGRESS, h);
+      expect(await fn.onEvent(forged, h.ctx)).to.equal(undefined);
+      expect(service(cluster, 'gpt2')).to.deep.include({ modelId: MODELS.gpt2, generation: 0, rollout: null });
+      expect(service(cluster, 'gpt2').condition.reason).to.not.equal('Unschedulable');
+      expect(gpuSnapshot(cluster)).to.deep.equal(gpus);
+      // Not marked pending either: the genuine request still gets its cold start.
+      expect((await fn.onEvent(ev, h.ctx))!.data).to.deep.include({ decisionId: 'gpt2-g0-cold-start', modelId: MODELS.gpt2 });
+    });
+  });
 
   describe('request-received for a cold service', () => {
     const cases: [string, string][] = [

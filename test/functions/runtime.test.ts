@@ -1,11 +1,13 @@
 /**
  * The shared function runtime (createFunctionApp) over a real loopback HTTP server: CloudEvents in
  * binary and structured mode, the reply in binary mode, the status codes the Knative Kafka
- * dispatcher acts on (200 reply / 204 done / 400 refused / 503 retry / 422 dead letter), health,
- * /metrics, and plain-HTTP body errors. Plus the real request function behind the same runtime.
+ * dispatcher acts on (200 reply / 204 done / 400 refused / 503 retry / 422 dead letter), sender
+ * authentication (the stack secret), health, /metrics with bounded labels, and no plain-HTTP routes.
+ * Plus the real request function split in two: its public ingress (createIngressApp) and its
+ * dispatch stage behind this runtime.
  */
 import { expect } from 'chai';
-import express from 'express';
+import type express from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ERROR_CATALOG, SsisError, type ErrorCode } from '../../core/errors';
@@ -17,7 +19,9 @@ import { REQUEST_RECEIVED, type RequestReceived } from '../../events/request-rec
 import { ROLLOUT_COMPLETED, type RolloutCompleted } from '../../events/rollout-completed';
 import { SCALE_DECIDED, type ScaleDecided } from '../../events/scale-decided';
 import type { SimulatedCluster } from '../../infra/cluster/simulated';
+import { sharedSecretAuth } from '../../infra/auth/event-auth';
 import { buildRequestFunction } from '../../functions/request/index';
+import { createIngressApp } from '../../functions/request/ingress';
 import type { FunctionContext, SsisFunction } from '../../functions/runtime/function';
 import { createFunctionApp, deliveryStatus, isCloudEventRequest } from '../../functions/runtime/server';
 import { CONFIG, eventOf, harness, iso, MODELS, newCluster, T0, until, type Harness } from './helpers';
@@ -88,10 +92,6 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
           case 'crash':
             throw new Error('boom');
         }
-      },
-      routes(app) {
-        // A plain-HTTP route with its own JSON parser (PUT: the runtime's raw reader takes POST bodies only).
-        app.put('/config', express.json(), (req, res) => void res.json({ got: req.body as unknown }));
       },
     };
   }
@@ -241,105 +241,272 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
       expect(r.text).to.include(`${line('unknown', 'rejected')} 1`);
       expect(r.text).to.include(`ssis_function_event_duration_seconds_count{function="test",type="${ROLLOUT_COMPLETED}"} 4`);
     });
+
+    it('labels an event of a type the function does not handle "other", never with the type the sender wrote', async () => {
+      const { headers, body } = toHttpBinary(input());
+      for (let k = 0; k < 20; k++) {
+        expect((await post(url, { headers: { ...headers, 'ce-type': `com.example.forged-${k}` }, body })).status).to.equal(400);
+      }
+      // A schema-valid pipeline type this function does not take is foreign too.
+      const foreign = createEvent(REQUEST_RECEIVED, {
+        requestId: 'r1', service: 'gpt2', modelId: MODELS.gpt2, api: 'ssis', serviceClass: 'default', inputTokens: 3, maxNewTokens: null, sloMs: null, envKeys: [], receivedAt: iso(T0),
+      } satisfies RequestReceived, { source: '/ssis/functions/request', clock: h.clock, ids: h.inputIds });
+      expect((await post(url, toHttpBinary(foreign))).status).to.equal(400);
+      const text = (await call(`${url}/metrics`)).text;
+      expect(text).to.include('ssis_function_events_total{type="other",outcome="rejected",function="test"} 21');
+      expect(text).to.include('ssis_function_event_duration_seconds_count{function="test",type="other"} 21');
+      expect(text).to.not.include('forged').and.not.include(REQUEST_RECEIVED);
+      expect(received).to.deep.equal([]);
+    });
   });
 
-  describe('plain HTTP', () => {
-    it('a bad JSON body to a plain-HTTP route answers 400 naming the body, and the server keeps serving', async () => {
-      const r = await call(`${url}/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"a":' });
-      expect(r.status).to.equal(400);
-      expect(r.json()).to.deep.include({ code: 'SSIS_INVALID_REQUEST', retriable: false });
-      expect((r.json()['issues'] as { field: string }[])[0]!.field).to.equal('body');
-      expect((await call(`${url}/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })).json()).to.deep.equal({ got: { a: 1 } });
+  describe('no plain HTTP', () => {
+    it('answers a POST that is not a CloudEvent with 404 SSIS_NOT_FOUND on any path; the handler is not called', async () => {
+      for (const path of ['/', '/config', '/some/trigger/path']) {
+        const r = await call(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(completedData()) });
+        expect(r.status, path).to.equal(404);
+        expect(r.json()['code'], path).to.equal('SSIS_NOT_FOUND');
+      }
+      expect(received).to.deep.equal([]);
       expect((await call(`${url}/health/liveness`)).status).to.equal(200);
     });
 
-    it('a body over the limit answers 413, a route that does not exist 404', async () => {
-      const big = await call(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'x'.repeat(5000) }) });
+    it('serves no inference API: the SSIS and OpenAI routes and GET /v1/models are 404', async () => {
+      const ssis = await call(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'hi', env: { MODEL_ID: MODELS.gpt2 } }) });
+      const chat = await call(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODELS.gpt2, messages: [{ role: 'user', content: 'hi' }] }) });
+      const models = await call(`${url}/v1/models`);
+      expect([ssis.status, chat.status, models.status]).to.deep.equal([404, 404, 404]);
+      expect(received).to.deep.equal([]);
+      expect(h.publisher.events).to.deep.equal([]);
+    });
+
+    it('answers a CloudEvent over the body limit with 413 naming the body, and keeps serving', async () => {
+      const { headers } = toHttpBinary(input());
+      const big = await post(url, { headers, body: JSON.stringify({ ...completedData(), padding: 'x'.repeat(5000) }) });
       expect(big.status).to.equal(413);
       expect(big.json()).to.deep.include({ code: 'SSIS_INVALID_REQUEST' });
-      const missing = await call(`${url}/nowhere`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      expect(missing.status).to.equal(404);
-      expect(missing.json()['code']).to.equal('SSIS_NOT_FOUND');
+      expect((big.json()['issues'] as { field: string }[])[0]!.field).to.equal('body');
+      expect(received).to.deep.equal([]);
+      expect((await post(url, toHttpBinary(input()))).status).to.equal(204);
+    });
+  });
+
+  describe('sender authentication (intakeAuth: the stack secret)', () => {
+    const SECRET = 's'.repeat(40);
+    let authed: { server: Server; url: string };
+    let ah: Harness;
+
+    beforeEach(async () => {
+      // Its own registry (one runtime per registry); the test function still records into `received`.
+      ah = harness('test');
+      authed = await listen(createFunctionApp(testFunction(), ah.ctx, { bodyLimitBytes: 4096, intakeAuth: sharedSecretAuth(SECRET) }));
+    });
+    afterEach(async () => {
+      authed.server.closeAllConnections();
+      await new Promise<void>((resolve) => authed.server.close(() => resolve()));
+    });
+
+    const withAuth = (message: HttpMessage, authorization: string | undefined): HttpMessage => ({
+      headers: authorization === undefined ? message.headers : { ...message.headers, authorization },
+      body: message.body,
+    });
+
+    it('refuses an event without Authorization, with a wrong secret or another scheme with 401 SSIS_UNAUTHENTICATED; the handler is not called', async () => {
+      behaviour = 'reply';
+      for (const authorization of [undefined, 'Bearer wrong-secret', `Bearer ${SECRET}x`, `Bearer ${SECRET.slice(1)}`, `Basic ${Buffer.from(`ssis:${SECRET}`).toString('base64')}`, SECRET]) {
+        const r = await post(authed.url, withAuth(toHttpBinary(input()), authorization));
+        expect(r.status, String(authorization)).to.equal(401);
+        expect(r.json(), String(authorization)).to.deep.include({ code: 'SSIS_UNAUTHENTICATED', retriable: false });
+        expect((r.json()['issues'] as { field: string }[])[0]!.field).to.equal('authorization');
+        expect(r.text, 'the secret is never echoed').to.not.include(SECRET.slice(0, 20));
+      }
+      const structured = await post(authed.url, withAuth(toHttpStructured(input()), 'Bearer nope'));
+      expect(structured.status).to.equal(401);
+      expect(received).to.deep.equal([]);
+      expect(ah.publisher.events).to.deep.equal([]);
+      expect(ah.logger.lines.length, 'refusals are logged').to.be.greaterThan(0);
+      expect(JSON.stringify(ah.logger.lines), 'no presented credential in the logs').to.not.include('wrong-secret').and.not.include(SECRET.slice(0, 20));
+    });
+
+    it('handles an event that carries the secret, in binary and structured mode, as usual', async () => {
+      const binary = await post(authed.url, withAuth(toHttpBinary(input()), `Bearer ${SECRET}`));
+      expect(binary.status).to.equal(204);
+      behaviour = 'reply';
+      const structured = await post(authed.url, withAuth(toHttpStructured(input()), `bearer ${SECRET}`));
+      expect(structured.status).to.equal(200);
+      expect(structured.headers['ce-type']).to.equal(SCALE_DECIDED);
+      expect(received).to.have.length(2);
+    });
+
+    it('checks the credential before it reads the body: an unauthenticated event over the body limit is 401, not 413', async () => {
+      const { headers } = toHttpBinary(input());
+      const r = await post(authed.url, { headers, body: JSON.stringify({ ...completedData(), padding: 'x'.repeat(5000) }) });
+      expect(r.status).to.equal(401);
+      expect(r.json()['code']).to.equal('SSIS_UNAUTHENTICATED');
+      expect(received).to.deep.equal([]);
+    });
+
+    it('counts refused senders under type "other", outcome "unauthenticated": a forged type never becomes a label', async () => {
+      const { headers, body } = toHttpBinary(input());
+      await post(authed.url, { headers: { ...headers, 'ce-type': 'com.example.forged-1' }, body });
+      await post(authed.url, { headers: { ...headers, 'ce-type': 'com.example.forged-2', authorization: 'Bearer nope' }, body });
+      const text = (await call(`${authed.url}/metrics`)).text;
+      expect(text).to.include('ssis_function_events_total{type="other",outcome="unauthenticated",function="test"} 2');
+      expect(text).to.not.include('forged');
+    });
+
+    it('does not ask for a credential on a POST that is not a CloudEvent: it is 404, as without intakeAuth', async () => {
+      const r = await call(authed.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status).to.equal(404);
+      expect((await call(`${authed.url}/health/readiness`)).status, 'health needs no credential').to.equal(200);
     });
   });
 
   describe('with the real request function', () => {
     let cluster: SimulatedCluster;
-    let reqServer: Server;
-    let reqUrl: string;
     let rh: Harness;
 
-    beforeEach(async () => {
+    beforeEach(() => {
       rh = harness('request');
       cluster = newCluster(1);
-      const fn = buildRequestFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: rh.clock, ids: rh.ids });
-      ({ server: reqServer, url: reqUrl } = await listen(createFunctionApp(fn, rh.ctx, { bodyLimitBytes: CONFIG.ssis.ingress.maxBodyBytes })));
     });
     afterEach(async () => {
-      reqServer.closeAllConnections();
-      await new Promise<void>((resolve) => reqServer.close(() => resolve()));
       await cluster.shutdown();
     });
 
-    it('the ingress answers a bad JSON body with 400 SSIS_INVALID_REQUEST on both APIs, publishing nothing', async () => {
-      for (const path of ['/', '/v1/chat/completions']) {
-        const r = await call(`${reqUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token": "hi", ' });
-        expect(r.status, path).to.equal(400);
-        const body = r.json();
-        const field = path === '/' ? (body['issues'] as { field: string }[])[0]!.field : (body['error'] as { param: string }).param;
-        expect(field, path).to.equal('body');
+    const inference = (prompt: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: prompt, env: { MODEL_ID: MODELS.gpt2 } }) });
+    const chat = (prompt: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODELS.gpt2, messages: [{ role: 'user', content: prompt }] }) });
+
+    async function withServer<T>(app: express.Express, run: (url: string) => Promise<T>): Promise<T> {
+      const { server: s, url: u } = await listen(app);
+      try {
+        return await run(u);
+      } finally {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
       }
-      expect(rh.publisher.events).to.deep.equal([]);
-      expect(cluster.listServices()).to.deep.equal([]);
-      expect((await call(`${reqUrl}/health/liveness`)).status).to.equal(200);
+    }
+
+    describe('(a) the public ingress (createIngressApp)', () => {
+      const ingressOf = (ctx: FunctionContext = rh.ctx) => createIngressApp({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: rh.clock, ids: rh.ids }, ctx, { bodyLimitBytes: CONFIG.ssis.ingress.maxBodyBytes });
+
+      it('answers a bad JSON body with 400 on both APIs naming body (SSIS shape on /, OpenAI shape on /v1), publishing nothing', async () => {
+        const ingress = ingressOf();
+        await withServer(ingress.app, async (u) => {
+          const ssis = await call(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"token": "hi", ' });
+          expect(ssis.status).to.equal(400);
+          expect(ssis.json()).to.deep.include({ code: 'SSIS_INVALID_REQUEST', retriable: false });
+          expect((ssis.json()['issues'] as { field: string }[])[0]!.field).to.equal('body');
+
+          const openai = await call(`${u}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' });
+          expect(openai.status).to.equal(400);
+          const error = openai.json()['error'] as Record<string, unknown>;
+          expect(Object.keys(openai.json())).to.deep.equal(['error']);
+          expect(error).to.include({ type: 'invalid_request_error', param: 'body', code: null });
+          expect(error['message']).to.match(/^invalid request: body: is not valid JSON/);
+
+          expect(rh.publisher.events).to.deep.equal([]);
+          expect(cluster.listServices()).to.deep.equal([]);
+          expect((await call(`${u}/health/liveness`)).status).to.equal(200);
+        });
+        ingress.close();
+      });
+
+      it('answers a request whose model cannot be placed with 503 SSIS_CAPACITY_UNAVAILABLE (retriable) and Retry-After, on both APIs', async () => {
+        const ingress = ingressOf();
+        await withServer(ingress.app, async (u) => {
+          const ssis = call(u, inference('hi'));
+          const openai = call(`${u}/v1/chat/completions`, chat('hi'));
+          // Held once request-received is out; then the placement fails (what reconfigure reports).
+          await until('two request-received', () => (rh.publisher.events.length >= 2 ? true : undefined));
+          await cluster.setCondition('gpt2', { ready: false, reason: 'Unschedulable', message: 'no 1g.5gb fits' });
+          const [s, o] = await Promise.all([ssis, openai]);
+          for (const r of [s, o]) {
+            expect(r.status).to.equal(503);
+            expect(r.headers['retry-after']).to.equal(String(CONFIG.ssis.ingress.retryAfterSec));
+          }
+          expect(s.json()).to.deep.include({ code: 'SSIS_CAPACITY_UNAVAILABLE', message: `no capacity for ${MODELS.gpt2}: no 1g.5gb fits`, retriable: true });
+          expect(o.json()).to.deep.equal({ error: { message: `no capacity for ${MODELS.gpt2}: no 1g.5gb fits`, type: 'server_error', param: null, code: 'overloaded' } });
+        });
+        ingress.close();
+      });
+
+      it('answers 503 with Retry-After while the broker does not take request-received, 500 when it refuses it', async () => {
+        const cases = [
+          { error: new SsisError('SSIS_BROKER_UNAVAILABLE', 'broker refused: 503'), status: 503, retryAfter: String(CONFIG.ssis.ingress.retryAfterSec), type: 'server_error' },
+          { error: new SsisError('SSIS_BROKER_REFUSED', 'broker refused: 400'), status: 500, retryAfter: undefined, type: 'server_error' },
+        ];
+        for (const { error, status, retryAfter, type } of cases) {
+          const fh = harness('ingress');
+          const failing: FunctionContext = { ...fh.ctx, publisher: { publish: () => Promise.reject(error) } };
+          const ingress = ingressOf(failing);
+          await withServer(ingress.app, async (u) => {
+            const r = await call(u, inference('hi'));
+            expect(r.status, error.code).to.equal(status);
+            expect(r.headers['retry-after'], error.code).to.equal(retryAfter);
+            expect(r.json(), error.code).to.deep.include({ code: error.code, retriable: error.retriable });
+            const o = await call(`${u}/v1/chat/completions`, chat('hi'));
+            expect(o.status, error.code).to.equal(status);
+            expect(o.json(), error.code).to.deep.equal({ error: { message: error.message, type, param: null, code: null } });
+          });
+          ingress.close();
+        }
+      });
+
+      it('answers an unknown route in the shape of its API: OpenAI under /v1/, SSIS elsewhere', async () => {
+        const ingress = ingressOf();
+        await withServer(ingress.app, async (u) => {
+          const v1 = await call(`${u}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+          expect(v1.status).to.equal(404);
+          expect(v1.json()['error']).to.include({ type: 'invalid_request_error', code: 'unknown_url', param: null });
+          const other = await call(`${u}/admin`);
+          expect(other.status).to.equal(404);
+          expect(other.json()['code']).to.equal('SSIS_NOT_FOUND');
+        });
+        ingress.close();
+      });
     });
 
-    it('dispatch over HTTP: request-received → 200 with the cold-start scale-decided; again while pending → 204', async () => {
-      await cluster.ensureService('gpt2', MODELS.gpt2);
-      const ev = createEvent(REQUEST_RECEIVED, {
+    describe('(b) the dispatch stage over HTTP (createFunctionApp)', () => {
+      const SECRET = 'd'.repeat(40);
+      const receivedEvent = (): SsisEvent<RequestReceived> => createEvent(REQUEST_RECEIVED, {
         requestId: 'r1', service: 'gpt2', modelId: MODELS.gpt2, api: 'ssis', serviceClass: 'default', inputTokens: 3, maxNewTokens: 20, sloMs: null, envKeys: ['MODEL_ID'], receivedAt: iso(T0),
       } satisfies RequestReceived, { source: '/ssis/functions/request', clock: rh.clock, ids: rh.inputIds });
-      const first = await post(reqUrl, toHttpBinary(ev));
-      expect(first.status).to.equal(200);
-      const reply = fromHttp({ headers: first.headers, body: first.text });
-      expect(reply.type).to.equal(SCALE_DECIDED);
-      expect((reply.data as ScaleDecided).target).to.deep.equal({ profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: 1 });
-      expect((await post(reqUrl, toHttpStructured(ev))).status).to.equal(204);
-    });
+      const dispatchApp = (): express.Express => createFunctionApp(buildRequestFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: rh.clock, ids: rh.ids }), rh.ctx, {
+        bodyLimitBytes: CONFIG.ssis.ingress.maxBodyBytes, intakeAuth: sharedSecretAuth(SECRET),
+      });
+      const signed = (m: HttpMessage): HttpMessage => ({ headers: { ...m.headers, authorization: `Bearer ${SECRET}` }, body: m.body });
 
-    const inference = (prompt: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: prompt, env: { MODEL_ID: MODELS.gpt2 } }) });
+      it('request-received → 200 with the cold-start scale-decided; again while pending → 204', async () => {
+        await cluster.ensureService('gpt2', MODELS.gpt2);
+        await withServer(dispatchApp(), async (u) => {
+          const first = await post(u, signed(toHttpBinary(receivedEvent())));
+          expect(first.status).to.equal(200);
+          const reply = fromHttp({ headers: first.headers, body: first.text });
+          expect(reply.type).to.equal(SCALE_DECIDED);
+          expect(reply.data).to.deep.include({ decisionId: 'gpt2-g0-cold-start', action: 'cold-start', target: { profile: '1g.5gb', gpuModel: 'A100-SXM4-40GB', replicas: 1 } });
+          expect((await post(u, signed(toHttpStructured(receivedEvent())))).status).to.equal(204);
+        });
+      });
 
-    it('a request whose model cannot be placed answers 503 SSIS_CAPACITY_UNAVAILABLE (retriable) with Retry-After', async () => {
-      const answer = call(reqUrl, inference('hi'));
-      // Held once request-received is out; then the placement fails (what reconfigure reports).
-      await until('request-received', () => (rh.publisher.events.length > 0 ? true : undefined));
-      await cluster.setCondition('gpt2', { ready: false, reason: 'Unschedulable', message: 'no 1g.5gb fits' });
-      const r = await answer;
-      expect(r.status).to.equal(503);
-      expect(r.headers['retry-after']).to.equal(String(CONFIG.ssis.ingress.retryAfterSec));
-      expect(r.json()).to.deep.include({ code: 'SSIS_CAPACITY_UNAVAILABLE', message: `no capacity for ${MODELS.gpt2}: no 1g.5gb fits`, retriable: true });
-    });
+      it('an unauthenticated request-received is 401 and decides nothing: the next authenticated one still gets the cold start', async () => {
+        await cluster.ensureService('gpt2', MODELS.gpt2);
+        await withServer(dispatchApp(), async (u) => {
+          expect((await post(u, toHttpBinary(receivedEvent()))).status).to.equal(401);
+          const ok = await post(u, signed(toHttpBinary(receivedEvent())));
+          expect(ok.status, 'not marked pending by the refused event').to.equal(200);
+        });
+      });
 
-    it('a broker that does not take request-received: 503 with Retry-After while it is unavailable, 500 when it refuses', async () => {
-      const cases = [
-        { error: new SsisError('SSIS_BROKER_UNAVAILABLE', 'broker refused: 503'), status: 503, retryAfter: String(CONFIG.ssis.ingress.retryAfterSec) },
-        { error: new SsisError('SSIS_BROKER_REFUSED', 'broker refused: 400'), status: 500, retryAfter: undefined },
-      ];
-      for (const { error, status, retryAfter } of cases) {
-        const fh = harness('request');
-        const fn = buildRequestFunction({ cluster, catalog: CONFIG.catalog, config: CONFIG.ssis, clock: fh.clock, ids: fh.ids });
-        const failing = { ...fh.ctx, publisher: { publish: () => Promise.reject(error) } };
-        const { server: failingServer, url: failingUrl } = await listen(createFunctionApp(fn, failing, { bodyLimitBytes: CONFIG.ssis.ingress.maxBodyBytes }));
-        try {
-          const r = await call(failingUrl, inference('hi'));
-          expect(r.status, error.code).to.equal(status);
-          expect(r.headers['retry-after'], error.code).to.equal(retryAfter);
-          expect(r.json(), error.code).to.deep.include({ code: error.code, retriable: error.retriable });
-        } finally {
-          failingServer.closeAllConnections();
-          await new Promise<void>((resolve) => failingServer.close(() => resolve()));
-        }
-      }
+      it('serves no inference API: an SSIS body or an OpenAI call to the dispatch endpoint is 404 and publishes nothing', async () => {
+        await withServer(dispatchApp(), async (u) => {
+          expect((await call(u, inference('hi'))).status).to.equal(404);
+          expect((await call(`${u}/v1/chat/completions`, chat('hi'))).status).to.equal(404);
+          expect((await call(`${u}/v1/models`)).status).to.equal(404);
+        });
+        expect(rh.publisher.events).to.deep.equal([]);
+        expect(cluster.listServices()).to.deep.equal([]);
+      });
     });
   });
 });
