@@ -33,6 +33,7 @@ interface Answer {
   readonly ms: number;
   readonly retryAfter: boolean;
   /** The ingress's own account (Server-Timing): time waiting for a slot, and at the engine. */
+  readonly intakeMs?: number;
   readonly queueMs?: number;
   readonly upstreamMs?: number;
 }
@@ -51,8 +52,9 @@ function post(url: string, body: unknown, key?: string): Promise<Answer> {
       res.on('end', () => {
         const timing = res.headers['server-timing'];
         const queueMs = serverTiming(timing, 'queue');
+        const intakeMs = serverTiming(timing, 'intake');
         const upstreamMs = serverTiming(timing, 'upstream');
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, retryAfter: res.headers['retry-after'] !== undefined, ...(queueMs === undefined ? {} : { queueMs }), ...(upstreamMs === undefined ? {} : { upstreamMs }) });
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, retryAfter: res.headers['retry-after'] !== undefined, ...(queueMs === undefined ? {} : { queueMs }), ...(intakeMs === undefined ? {} : { intakeMs }), ...(upstreamMs === undefined ? {} : { upstreamMs }) });
       });
     });
     req.on('error', () => resolve({ status: 0, ms: performance.now() - started, retryAfter: false }));
@@ -102,7 +104,7 @@ function report(label: string, answers: readonly Answer[], boundMs: number, budg
   const p99 = pct(ok, 99);
   console.log(`${label.padEnd(34)} accepted ${String(ok.length).padStart(5)}  shed ${String(shed.length).padStart(5)} (Retry-After on ${shed.filter((a) => a.retryAfter).length})  other ${other.length}${other.length ? ` [${[...new Set(other.map((a) => a.status))].join(',')}]` : ''}`);
   console.log(`${''.padEnd(34)} accepted p50 ${pct(ok, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms = ${(p99 / boundMs).toFixed(2)} × bound ${boundMs.toFixed(0)} ms; shed answered in p99 ${pct(shed.map((a) => a.ms), 99).toFixed(0)} ms`);
-  console.log(`${''.padEnd(34)} at the ingress: queue wait p99 ${pct(accepted.map((a) => a.queueMs ?? NaN), 99).toFixed(0)} ms = ${(pct(accepted.map((a) => a.queueMs ?? NaN), 99) / budgetMs).toFixed(2)} × the ${budgetMs} ms TTFT budget; engine p99 ${pct(accepted.map((a) => a.upstreamMs ?? NaN), 99).toFixed(0)} ms`);
+  console.log(`${''.padEnd(34)} at the ingress: queue wait p99 ${pct(accepted.map((a) => a.queueMs ?? NaN), 99).toFixed(0)} ms = ${(pct(accepted.map((a) => a.queueMs ?? NaN), 99) / budgetMs).toFixed(2)} × the ${budgetMs} ms TTFT budget; intake p99 ${pct(accepted.map((a) => a.intakeMs ?? NaN), 99).toFixed(0)} ms; engine p99 ${pct(accepted.map((a) => a.upstreamMs ?? NaN), 99).toFixed(0)} ms`);
   console.log(`${''.padEnd(34)} RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 }
 

@@ -16,7 +16,8 @@ export interface AdmissionLimits {
   readonly maxQueued: number;
 }
 
-export type ShedReason = 'queue-full' | 'outranked' | 'timeout' | 'closed';
+/** Why a request got no slot; `gone`: its client hung up while it waited. */
+export type ShedReason = 'queue-full' | 'outranked' | 'timeout' | 'gone' | 'closed';
 
 export interface Grant {
   /** Gives the slot back (idempotent): the next waiter, if any, is granted. */
@@ -25,7 +26,7 @@ export interface Grant {
 
 export type Admission =
   | { readonly kind: 'granted'; readonly grant: Grant }
-  | { readonly kind: 'queued'; readonly granted: Promise<Grant | ShedReason>; cancel(): void }
+  | { readonly kind: 'queued'; readonly granted: Promise<Grant | ShedReason>; cancel(reason?: ShedReason): void }
   | { readonly kind: 'shed'; readonly reason: ShedReason };
 
 interface Waiter {
@@ -67,11 +68,11 @@ export class AdmissionQueue {
     return {
       kind: 'queued',
       granted,
-      cancel: () => {
+      cancel: (reason: ShedReason = 'timeout') => {
         const at = this.waiting.indexOf(waiter);
         if (at >= 0) {
           this.waiting.splice(at, 1);
-          waiter.settle('timeout');
+          waiter.settle(reason);
         }
       },
     };
@@ -118,4 +119,28 @@ export class AdmissionQueue {
 export function queueBound(slots: number, waitBudgetMs: number, serviceMs: number, coldHold: number): number {
   if (slots <= 0) return coldHold;
   return Math.floor((slots * waitBudgetMs) / Math.max(1, serviceMs));
+}
+
+/**
+ * How many may wait so that each is predicted to get a slot within the wait budget, from when the
+ * running requests started: slots free as those finish (start + serviceMs, oldest first), and a
+ * waiter beyond them needs a further round of serviceMs per `slots` ahead of it. Unlike the
+ * average-rate bound above this sees a batch that started all at once: nobody waits behind it
+ * for less than what is left of its service time.
+ */
+export function predictedQueueRoom(runningStartsMs: readonly number[], slots: number, serviceMs: number, waitBudgetMs: number, nowMs: number, cap: number): number {
+  if (slots <= 0) return cap;
+  const starts = [...runningStartsMs].sort((a, b) => a - b);
+  // Slots free in this order: idle ones at once, then busy ones oldest first. With more running
+  // than slots (capacity just shrank), the oldest `running - slots` completions free nothing usable.
+  const offset = starts.length - slots;
+  let room = 0;
+  for (let k = 0; k < cap; k++) {
+    const round = Math.floor(k / slots);
+    const at = (k % slots) + offset;
+    const freesInMs = at >= 0 && at < starts.length ? Math.max(0, starts[at]! + serviceMs - nowMs) : 0;
+    if (freesInMs + round * serviceMs > waitBudgetMs) break;
+    room++;
+  }
+  return room;
 }

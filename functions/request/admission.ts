@@ -1,14 +1,15 @@
 /**
  * The ingress's admission control, one bounded queue per service (core/admission): slots are the
- * batch slots of the service's ready replicas in its traffic split, the queue bound is what those
- * slots clear within the class's TTFT SLO at the service time measured here (capped by
- * ingress.maxQueuedPerService, which alone bounds the wait of a cold start). Waiters are granted as
+ * batch slots of the service's ready replicas in its traffic split; a request may wait only while
+ * it is predicted to get a slot within the class's TTFT SLO, from the service time measured here
+ * and when the running requests started (capped by ingress.maxQueuedPerService, which alone bounds
+ * the wait of a cold start). Waiters are granted as
  * requests finish, and by a short poll while any wait, which catches replicas that became ready.
  */
 import type { ModelCatalog } from '../../core/catalog/model-catalog';
 import type { SsisConfig } from '../../core/config/ssis-config';
 import { serviceClassOf, sloOf } from '../../core/config/ssis-config';
-import { AdmissionQueue, queueBound, type Admission } from '../../core/admission/admission-queue';
+import { AdmissionQueue, predictedQueueRoom, queueBound, type Admission, type Grant } from '../../core/admission/admission-queue';
 import type { ClusterPort } from '../../core/ports/cluster';
 
 interface ServiceQueue {
@@ -16,6 +17,8 @@ interface ServiceQueue {
   /** Moving average of the time a granted request holds its slot. */
   serviceMs: number;
   poll: ReturnType<typeof setInterval> | null;
+  /** When each request holding a slot got it: when slots will free. */
+  readonly running: Set<{ readonly atMs: number }>;
 }
 
 const POLL_MS = 50;
@@ -25,7 +28,11 @@ const EWMA_WEIGHT = 0.1;
 export class IngressAdmission {
   private readonly services = new Map<string, ServiceQueue>();
 
-  constructor(private readonly deps: { readonly cluster: ClusterPort; readonly catalog: ModelCatalog; readonly config: SsisConfig }) {}
+  private readonly now: () => number;
+
+  constructor(private readonly deps: { readonly cluster: ClusterPort; readonly catalog: ModelCatalog; readonly config: SsisConfig; readonly now?: () => number }) {
+    this.now = deps.now ?? Date.now;
+  }
 
   /** Batch slots of the ready replicas that receive traffic. */
   slots(service: string): number {
@@ -44,8 +51,10 @@ export class IngressAdmission {
   admit(service: string, modelId: string, priority: number): Admission {
     const sq = this.queueOf(service, modelId);
     const admission = sq.queue.admit(priority);
-    if (admission.kind === 'queued') this.startPolling(sq);
-    return admission;
+    if (admission.kind === 'granted') return { kind: 'granted', grant: this.tracked(sq, admission.grant) };
+    if (admission.kind === 'shed') return admission;
+    this.startPolling(sq);
+    return { ...admission, granted: admission.granted.then((g) => (typeof g === 'string' ? g : this.tracked(sq, g))) };
   }
 
   /** A granted request finished after holding its slot for `ms`. */
@@ -62,6 +71,18 @@ export class IngressAdmission {
   depth(service: string): { inFlight: number; queued: number } {
     const q = this.services.get(service)?.queue;
     return { inFlight: q?.inFlight ?? 0, queued: q?.queued ?? 0 };
+  }
+
+  /** The grant, remembered while it holds its slot. */
+  private tracked(sq: ServiceQueue, grant: Grant): Grant {
+    const entry = { atMs: this.now() };
+    sq.running.add(entry);
+    return {
+      release: () => {
+        sq.running.delete(entry);
+        grant.release();
+      },
+    };
   }
 
   close(): void {
@@ -82,10 +103,13 @@ export class IngressAdmission {
     const created: ServiceQueue = {
       queue: new AdmissionQueue(() => {
         const slots = this.slots(service);
-        return { slots, maxQueued: Math.min(config.ingress.maxQueuedPerService, queueBound(slots, waitBudgetMs, created.serviceMs, config.ingress.maxQueuedPerService)) };
+        const cap = config.ingress.maxQueuedPerService;
+        const room = predictedQueueRoom([...created.running].map((r) => r.atMs), slots, created.serviceMs, waitBudgetMs, this.now(), cap);
+        return { slots, maxQueued: Math.min(cap, queueBound(slots, waitBudgetMs, created.serviceMs, cap), room) };
       }),
       serviceMs: initialMs,
       poll: null,
+      running: new Set(),
     };
     this.services.set(service, created);
     return created;

@@ -50,7 +50,7 @@ const APIS: readonly RequestApi[] = ['ssis', 'openai-completions', 'openai-chat'
 
 export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: { bodyLimitBytes?: number } = {}): Ingress {
   const { cluster, catalog, config, clock, ids } = deps;
-  const admission = new IngressAdmission({ cluster, catalog, config });
+  const admission = new IngressAdmission({ cluster, catalog, config, now: () => clock.nowMs() });
   const buckets = new TokenBuckets();
   const classNames = config.serviceClasses.map((c) => c.name);
   // Label values only from names the system knows: a client cannot mint time series.
@@ -118,6 +118,7 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
         const priority = config.serviceClasses.find((c) => c.name === tenant.serviceClass)?.priority ?? serviceClassOf(config, call.modelId).priority;
         await cluster.ensureService(call.service, call.modelId);
 
+        const admittedAt = clock.nowMs();
         const admitted = admission.admit(call.service, call.modelId, priority);
         if (admitted.kind === 'shed') {
           shed.inc({ service, reason: admitted.reason });
@@ -126,29 +127,38 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
         }
         const requestId = ids.next();
         const inputTokens = estimateTokens(call.prompt);
-        if (admitted.kind === 'granted') grant = admitted.grant;
-        try {
-          await announce(call, api, requestId, inputTokens, tenant.serviceClass, started);
-        } catch (err) {
-          // Not served: leave the queue, or the entry would later be granted a slot nobody releases.
-          if (admitted.kind === 'queued') {
+        let queuedMs = 0;
+        if (admitted.kind === 'granted') {
+          grant = admitted.grant;
+          // A slot is free, so capacity exists: the event is for the sampler, and the engine need
+          // not sit idle while the broker takes it (announce never throws with capacity).
+          void announce(call, api, requestId, inputTokens, tenant.serviceClass, started);
+        } else {
+          try {
+            await announce(call, api, requestId, inputTokens, tenant.serviceClass, started);
+          } catch (err) {
+            // Not served: leave the queue, or the entry would later be granted a slot nobody releases.
             admitted.cancel();
             const late = await Promise.race([admitted.granted, Promise.resolve('none' as const)]);
             if (typeof late !== 'string') late.release();
+            throw err;
           }
-          throw err;
-        }
-        if (admitted.kind === 'queued') {
           queued.inc({ service });
+          const waitFrom = clock.nowMs();
           try {
             grant = await waitForSlot(call, admitted, res);
           } finally {
             queued.dec({ service });
+            queuedMs = clock.nowMs() - waitFrom;
           }
         }
         const servedFrom = clock.nowMs();
         const answer = await forward(call, () => cluster.acquireRoute(call.service), config.ingress.upstreamTimeoutSec * 1000, gone.signal);
-        admission.observe(call.service, clock.nowMs() - servedFrom);
+        const upstreamMs = clock.nowMs() - servedFrom;
+        admission.observe(call.service, upstreamMs);
+        // Where the time went: reading and checking the request, waiting for a slot (queue, cold
+        // start), and at the engine.
+        res.set('server-timing', `intake;dur=${admittedAt - started}, queue;dur=${queuedMs}, upstream;dur=${upstreamMs}`);
         res.set('x-ssis-request-id', requestId).set('x-request-id', requestId).set('x-ssis-service', call.service);
         if (api === 'ssis') {
           res.status(200).json(answer.body);
@@ -192,7 +202,7 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
   async function waitForSlot(call: InferenceCall, admitted: Extract<ReturnType<IngressAdmission['admit']>, { kind: 'queued' }>, res: express.Response): Promise<Grant> {
     const timeoutMs = config.ingress.capacityWaitTimeoutSec * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const onClose = (): void => admitted.cancel();
+    const onClose = (): void => admitted.cancel('gone');
     res.on('close', onClose);
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
     const coldStart: Promise<Grant | ShedReason | 'failed'> | null = admission.slots(call.service) === 0
@@ -215,7 +225,9 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
         throw new SsisError('SSIS_CAPACITY_UNAVAILABLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`);
       }
       if (first === 'timeout' && admission.slots(call.service) === 0) throw new SsisError('SSIS_CAPACITY_TIMEOUT', `${call.modelId} got no capacity within ${config.ingress.capacityWaitTimeoutSec}s`);
-      throw new SsisError('SSIS_OVERLOADED', `${call.modelId} is overloaded: the request waited ${config.ingress.capacityWaitTimeoutSec}s for a slot${first === 'outranked' ? ' and was displaced by higher-priority work' : ''}`);
+      if (first === 'closed') throw new SsisError('SSIS_OVERLOADED', 'the ingress is stopping; retry on another replica or later');
+      if (first === 'outranked') throw new SsisError('SSIS_OVERLOADED', `${call.modelId} is overloaded: the request was displaced by higher-priority work`);
+      throw new SsisError('SSIS_OVERLOADED', `${call.modelId} is overloaded: the request waited ${config.ingress.capacityWaitTimeoutSec}s for a slot`);
     } finally {
       clearTimeout(timer);
       res.off('close', onClose);

@@ -88,6 +88,7 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
       const e = asSsisError(err);
       events.inc({ type: 'other', outcome: 'unauthenticated' });
       warnings.warn({ function: fn.name, code: e.code, error: e.message }, 'event sender not authenticated');
+      if (e.httpStatus !== 401) res.set('Retry-After', '1');
       res.status(e.httpStatus === 401 ? 401 : 503).set('connection', 'close').json(e.toJSON());
     });
   };
@@ -116,7 +117,10 @@ export function createFunctionApp(fn: SsisFunction, ctx: FunctionContext, opts: 
         const e = asSsisError(err);
         events.inc({ type, outcome: e.retriable ? 'retry' : 'rejected' });
         warnings.warn({ function: fn.name, type, code: e.code, retriable: e.retriable, issues: e.issues.slice(0, 5), error: e.message.slice(0, 500) }, 'event not handled');
-        res.status(deliveryStatus(e)).json(e.toJSON());
+        const status = deliveryStatus(e);
+        // A retriable failure says when: the Kafka dispatcher and HTTP clients honour Retry-After.
+        if (status === 503) res.set('Retry-After', '1');
+        res.status(status).json(e.toJSON());
       } finally {
         duration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
       }

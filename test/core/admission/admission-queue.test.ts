@@ -4,7 +4,7 @@
  * cancel, pump, idempotent release, and one outcome per request whatever happens.
  */
 import { expect } from 'chai';
-import { AdmissionQueue, queueBound, type Admission, type AdmissionLimits, type Grant, type ShedReason } from '../../../core/admission/admission-queue';
+import { AdmissionQueue, predictedQueueRoom, queueBound, type Admission, type AdmissionLimits, type Grant, type ShedReason } from '../../../core/admission/admission-queue';
 
 type Queued = Extract<Admission, { kind: 'queued' }>;
 
@@ -254,5 +254,27 @@ describe('core/admission queueBound', () => {
     expect(queueBound(4, 2000, 250, 256)).to.be.above(queueBound(4, 1000, 250, 256));
     expect(queueBound(4, 1000, 500, 256)).to.be.below(queueBound(4, 1000, 250, 256));
     expect(queueBound(4, 1000, 0, 256)).to.equal(4000);
+  });
+
+  describe('predictedQueueRoom', () => {
+    it('counts the waiters whose slot frees within the budget: none behind a batch that just started and takes longer, all slots once it is nearly done', () => {
+      // 4 slots, all started at t=0, each takes 1,500 ms; budget 1,000 ms.
+      const starts = [0, 0, 0, 0];
+      expect(predictedQueueRoom(starts, 4, 1500, 1000, 0, 100)).to.equal(0);
+      expect(predictedQueueRoom(starts, 4, 1500, 1000, 499, 100)).to.equal(0);
+      expect(predictedQueueRoom(starts, 4, 1500, 1000, 500, 100)).to.equal(4);
+      // Short requests: several rounds fit (k-th waiter needs floor(k/4) more rounds of 100 ms).
+      expect(predictedQueueRoom(starts, 4, 100, 1000, 50, 100)).to.equal(40);
+      expect(predictedQueueRoom(starts, 4, 100, 1000, 50, 12)).to.equal(12);
+    });
+
+    it('takes idle slots at once, frees the oldest first, and counts only usable slots when more run than the capacity now has', () => {
+      expect(predictedQueueRoom([0], 2, 1500, 1000, 0, 1)).to.equal(1);
+      // Staggered: the one started at -900 frees in 600 ms, the one at 0 in 1,500 ms.
+      expect(predictedQueueRoom([0, -900], 2, 1500, 1000, 0, 100)).to.equal(1);
+      // Capacity shrank to 1 with 2 running: the first completion frees nothing usable.
+      expect(predictedQueueRoom([-900, 0], 1, 1500, 1000, 0, 100)).to.equal(0);
+      expect(predictedQueueRoom([], 0, 1500, 1000, 0, 7)).to.equal(7);
+    });
   });
 });
