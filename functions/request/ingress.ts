@@ -152,6 +152,19 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
             queuedMs = clock.nowMs() - waitFrom;
           }
         }
+        // A slot is capacity, not yet a route: while a rollout moves traffic the cluster may have
+        // none to give for a moment. Wait for one (bounded) rather than fail a request it can serve.
+        const probe = cluster.acquireRoute(call.service);
+        probe?.release();
+        if (!probe) {
+          const outcome = await cluster.waitForReady(call.service, config.ingress.capacityWaitTimeoutSec * 1000);
+          if (outcome !== 'ready') {
+            const condition = cluster.getService(call.service)?.condition;
+            throw outcome === 'failed'
+              ? new SsisError('SSIS_CAPACITY_UNAVAILABLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`)
+              : new SsisError('SSIS_CAPACITY_TIMEOUT', `${call.modelId} got no route within ${config.ingress.capacityWaitTimeoutSec}s`);
+          }
+        }
         const servedFrom = clock.nowMs();
         const answer = await forward(call, () => cluster.acquireRoute(call.service), config.ingress.upstreamTimeoutSec * 1000, gone.signal);
         const upstreamMs = clock.nowMs() - servedFrom;
