@@ -6,7 +6,10 @@
  */
 import { expect } from 'chai';
 import { toHttpBinary } from '../../../events/codec/http';
-import type { ScaleDecided } from '../../../events/scale-decided';
+import { SCALE_DECIDED, type ScaleDecided } from '../../../events/scale-decided';
+import { createEvent } from '../../../events/create';
+import { sequentialIds, systemClock } from '../../../core/common/ports';
+import type { KafkaBroker } from '../../../infra/kafka/kafka-broker';
 import { runReplay } from '../../../cli/replay';
 import { eventSenderHeaders, gpt2, postJson, waitFor } from '../../e2e/helpers';
 import { startKafkaTestStack, type KafkaTestStack } from './kafka-stack';
@@ -84,5 +87,27 @@ describe('kafka broker mode: the pipeline end to end on a real Kafka', function 
     expect(other).to.match(/recorded\s+ssis-ladder scaler\.stabilizationWindowSec=60/);
     expect(other).to.match(/≠/);
     expect(Number(/; (\d+) of \d+ decision points differ/.exec(other)?.[1])).to.be.greaterThan(0);
+  });
+
+  // Last: the forged decision stays in the topic, and the what-if replay above reads the topic.
+  it('dead-letters a forged 20-replica decision from an authenticated sender, carrying nothing out', async () => {
+    await t.stack.broker.idle();
+    const service = t.stack.cluster.getService('gpt2')!;
+    const replicas = service.revisions.reduce((n, r) => n + r.replicas.length, 0);
+    const serving = service.revisions.find((r) => r.replicas.length > 0)!;
+    const forged: ScaleDecided = {
+      decisionId: 'forged-20', service: 'gpt2', modelId: 'openai-community/gpt2', action: 'out', policy: 'inferno', fromGeneration: service.generation,
+      current: { profile: serving.profile, gpuModel: serving.gpuModel, replicas }, target: { profile: serving.profile, gpuModel: serving.gpuModel, replicas: 20 },
+      reason: 'forged', decidedAt: new Date().toISOString(),
+    };
+    const message = toHttpBinary(createEvent(SCALE_DECIDED, forged, { source: '/ssis/functions/evaluate', clock: systemClock, ids: sequentialIds('forged') }));
+    expect((await fetch(t.stack.brokerUrl, { method: 'POST', headers: { ...message.headers, ...eventSenderHeaders(t.stack) }, body: message.body })).status).to.equal(202);
+    const broker = t.stack.broker as unknown as KafkaBroker;
+    const letter = await waitFor('the forged decision dead-lettered', () => broker.deadLetters().find((l) => l.attributes['id'] === 'forged-1'), 30_000);
+    expect(letter.errorCode).to.equal(422);
+    expect(letter.errorData).to.contain('SSIS_DECISION_REFUSED').and.to.contain('data.target.replicas');
+    const after = t.stack.cluster.getService('gpt2')!;
+    expect(after.generation, 'no generation bump').to.equal(service.generation);
+    expect(after.revisions.reduce((n, r) => n + r.replicas.length, 0)).to.equal(replicas);
   });
 });
