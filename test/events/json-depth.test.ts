@@ -1,24 +1,14 @@
 import { expect } from 'chai';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../core/common/bounded-json.js';
-import { SsisError } from '../../core/errors.js';
 import { fromHttp, fromHttpAnyEvent, type IncomingHttpMessage } from '../../events/codec/http.js';
 import { fromKafkaRecord, fromKafkaRecordAnyEvent, type IncomingKafkaRecord } from '../../events/codec/kafka.js';
 import { SCALE_DECIDED } from '../../events/scale-decided.js';
 import { T0 } from './fixtures.js';
+import { refusal } from '../support/rejection';
 
 const nested = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 const DEEP = nested(5000);
 
-/** The SsisError `fn` throws; fails the test on anything else (a RangeError above all). */
-function refusal(fn: () => unknown): SsisError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SsisError) return err;
-    throw new Error(`expected an SsisError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected an error');
-}
 
 function expectTooDeep(fn: () => unknown, field: 'event' | 'data'): void {
   const err = refusal(fn);

@@ -11,3 +11,14 @@ export async function rejection(p: Promise<unknown>): Promise<SsisError> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The SsisError `fn` throws; fails the test when it returns or throws anything else. */
+export function refusal(fn: () => unknown): SsisError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SsisError) return err;
+    throw new Error(`expected an SsisError, got ${String(err)}`, { cause: err });
+  }
+  throw new Error('expected an error');
+}

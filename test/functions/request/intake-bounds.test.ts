@@ -4,17 +4,8 @@ import { FieldReader } from '../../../core/common/fields';
 import { SsisError } from '../../../core/errors';
 import { parseOpenAiBody } from '../../../functions/request/openai-body';
 import { LAUNCHER_ENV_NAMES, parseSsisBody } from '../../../functions/request/ssis-body';
+import { refusal } from '../../support/rejection';
 
-/** The SsisError `fn` throws; fails the test when it throws nothing or something else. */
-function refusal(fn: () => unknown): SsisError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SsisError) return err;
-    throw new Error(`expected an SsisError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected an error');
-}
 
 const fields = (fn: () => unknown): string[] => refusal(fn).issues.map((i) => i.field);
 const nested = (depth: number, leaf = '1'): string => `${'['.repeat(depth)}${leaf}${']'.repeat(depth)}`;

@@ -12,19 +12,10 @@ import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_RATE_PER_SEC, parseKeyFile } from '../../../core/auth/tenants';
 import { SsisError } from '../../../core/errors';
 import { bearerToken, generateApiKey, keyAuthenticator, keyFileAuthenticator, sha256Hex } from '../../../infra/auth/api-keys';
+import { refusal } from '../../support/rejection';
 
 const CLASSES = ['default', 'premium'];
 
-/** The SsisError `fn` throws; fails the test when it throws nothing or something else. */
-function refusal(fn: () => unknown): SsisError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SsisError) return err;
-    throw new Error(`expected an SsisError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected an error');
-}
 
 const digest = (c: string): string => c.repeat(64);
 

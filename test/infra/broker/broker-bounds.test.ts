@@ -14,29 +14,12 @@ import type { LogFields, Logger } from '../../../core/common/ports';
 import type { AnyCloudEvent } from '../../../events/envelope';
 import { EmbeddedBroker } from '../../../infra/broker/embedded-broker';
 import { fileEventLog, type LoggedEvent } from '../../../infra/broker/event-log';
-import { compileTriggerFilter } from '../../../infra/knative/filters';
-import type { Delivery, KnativeManifests, TriggerManifest } from '../../../infra/knative/types';
+import type { Delivery, TriggerManifest } from '../../../infra/knative/types';
+import { deliveryWith, manifestsWith, triggerFor } from '../../support/broker-manifests';
 
-const delivery = (over: Partial<Delivery> = {}): Delivery => ({
-  retry: 0, backoffPolicy: 'linear', backoffDelayMs: 1, timeoutMs: 2000,
-  deadLetterSink: { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', name: 'ssis-dead-letter', namespace: 'ssis' }, ...over,
-});
-
-function trigger(name: string, type: string, over: Partial<TriggerManifest> = {}): TriggerManifest {
-  return {
-    name, namespace: 'ssis', broker: 'default', ordered: false,
-    filters: compileTriggerFilter({ filters: [{ exact: { type } }] }, name),
-    subscriber: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, namespace: 'ssis' },
-    delivery: delivery(), ...over,
-  };
-}
-
-function manifests(triggers: TriggerManifest[]): KnativeManifests {
-  return {
-    files: [], triggers, pingSources: [], configMaps: new Map(), services: [], kafkaSinks: [],
-    broker: { name: 'default', namespace: 'ssis', class: 'Kafka', delivery: delivery() },
-  };
-}
+const delivery = (over: Partial<Delivery> = {}): Delivery => deliveryWith({ retry: 0, backoffDelayMs: 1, ...over });
+const trigger = (name: string, type: string, over: Partial<TriggerManifest> = {}): TriggerManifest => triggerFor(name, type, { ordered: false, delivery: delivery(), ...over });
+const manifests = manifestsWith;
 
 let n = 0;
 const event = (type: string, data: unknown = {}): AnyCloudEvent => ({ specversion: '1.0', id: `ev-${++n}`, type, source: '/test', partitionkey: 'k', datacontenttype: 'application/json', data });

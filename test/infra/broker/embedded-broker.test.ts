@@ -6,8 +6,8 @@ import { sequentialIds, ManualClock } from '../../../core/common/ports';
 import { toHttpBinary } from '../../../events/codec/http';
 import type { SsisEvent } from '../../../events/envelope';
 import { backoffMs, EmbeddedBroker } from '../../../infra/broker/embedded-broker';
-import { compileTriggerFilter } from '../../../infra/knative/filters';
-import type { Delivery, KnativeManifests, TriggerManifest } from '../../../infra/knative/types';
+import type { TriggerManifest } from '../../../infra/knative/types';
+import { deliveryWith, manifestsWith, triggerFor } from '../../support/broker-manifests';
 
 interface Received {
   readonly path: string;
@@ -38,26 +38,9 @@ async function subscriber(respond: Responder): Promise<{ url: string; received: 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
 }
 
-const delivery = (over: Partial<Delivery> = {}): Delivery => ({
-  retry: 2, backoffPolicy: 'linear', backoffDelayMs: 10, timeoutMs: 2000,
-  deadLetterSink: { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', name: 'ssis-dead-letter', namespace: 'ssis' }, ...over,
-});
-
-function trigger(name: string, type: string, over: Partial<TriggerManifest> = {}): TriggerManifest {
-  return {
-    name, namespace: 'ssis', broker: 'default', ordered: true,
-    filters: compileTriggerFilter({ filters: [{ exact: { type } }] }, name),
-    subscriber: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, namespace: 'ssis' },
-    delivery: delivery(), ...over,
-  };
-}
-
-function manifests(triggers: TriggerManifest[]): KnativeManifests {
-  return {
-    files: [], triggers, pingSources: [], configMaps: new Map(), services: [], kafkaSinks: [],
-    broker: { name: 'default', namespace: 'ssis', class: 'Kafka', delivery: delivery() },
-  };
-}
+const delivery = deliveryWith;
+const trigger = triggerFor;
+const manifests = manifestsWith;
 
 const ids = sequentialIds('e');
 function event(type: string, key: string, data: Record<string, unknown> = {}): SsisEvent {
