@@ -10,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LogFields, Logger } from '../../../core/common/ports';
 import type { AnyCloudEvent } from '../../../events/envelope';
 import { EmbeddedBroker } from '../../../infra/broker/embedded-broker';
 import { fileEventLog, type LoggedEvent } from '../../../infra/broker/event-log';
 import type { Delivery, TriggerManifest } from '../../../infra/knative/types';
 import { deliveryWith, manifestsWith, triggerFor } from '../../support/broker-manifests';
+import { RecordingLogger, type LogLine } from '../../functions/helpers';
 
 const delivery = (over: Partial<Delivery> = {}): Delivery => deliveryWith({ retry: 0, backoffDelayMs: 1, ...over });
 const trigger = (name: string, type: string, over: Partial<TriggerManifest> = {}): TriggerManifest => triggerFor(name, type, { ordered: false, delivery: delivery(), ...over });
@@ -26,17 +26,6 @@ const event = (type: string, data: unknown = {}): AnyCloudEvent => ({ specversio
 
 const fileOffsets = (path: string): number[] => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as LoggedEvent).offset);
 
-interface Line {
-  readonly level: string;
-  readonly msg: string;
-  readonly fields: LogFields;
-}
-function recording(lines: Line[]): Logger {
-  const at = (level: string) => (fields: LogFields, msg: string): void => {
-    lines.push({ level, msg, fields });
-  };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => recording(lines) };
-}
 
 describe('infra/broker embedded broker: bounds and restarts', () => {
   const servers: Server[] = [];
@@ -107,10 +96,10 @@ describe('infra/broker embedded broker: bounds and restarts', () => {
   });
 
   it('rate-limits its per-event warnings: a flood of failing deliveries writes a bounded number of lines', async () => {
-    const lines: Line[] = [];
+    const lines: LogLine[] = [];
     const url = await failingSubscriber(500);
     const broker = new EmbeddedBroker({
-      manifests: manifests([trigger('t', 'com.example.t')]), resolve: () => url, logger: recording(lines), sleep: () => Promise.resolve(),
+      manifests: manifests([trigger('t', 'com.example.t')]), resolve: () => url, logger: new RecordingLogger(lines), sleep: () => Promise.resolve(),
       eventWarnings: { maxLines: 5, windowMs: 60_000, summaryTimer: false },
     });
     brokers.push(broker);

@@ -8,27 +8,15 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LogFields, Logger } from '../../../core/common/ports';
 import type { GpuState } from '../../../core/mig/layout';
 import { SimulatedCluster, type SimulatedNode } from '../../../infra/cluster/simulated';
 import { CLUSTER_STATE_FORMAT, CLUSTER_STATE_VERSION, type ClusterState } from '../../../infra/cluster/state-file';
-import { A100, CONFIG, MODELS } from '../../functions/helpers';
+import { A100, CONFIG, MODELS, RecordingLogger, type LogLine } from '../../functions/helpers';
 
 const SLICE_1G = 'node-a/gpu0/1g.5gb@6';
 const SLICE_2G = 'node-a/gpu0/2g.10gb@4';
 const ONE_GPU: SimulatedNode[] = [{ name: 'node-a', gpus: [{ model: A100, count: 1 }] }];
 
-interface Line {
-  readonly level: string;
-  readonly msg: string;
-  readonly fields: LogFields;
-}
-function recording(lines: Line[]): Logger {
-  const at = (level: string) => (fields: LogFields, msg: string): void => {
-    lines.push({ level, msg, fields });
-  };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => recording(lines) };
-}
 
 function layout(instances: GpuState['instances']): GpuState {
   return { node: 'node-a', index: 0, model: A100, migEnabled: true, instances };
@@ -39,7 +27,7 @@ describe('infra/cluster simulated cluster: state across restarts', function () {
   const running: SimulatedCluster[] = [];
   let dir: string;
   let stateFile: string;
-  let lines: Line[];
+  let lines: LogLine[];
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ssis-cluster-state-'));
     stateFile = join(dir, 'cluster-state.json');
@@ -50,7 +38,7 @@ describe('infra/cluster simulated cluster: state across restarts', function () {
   });
 
   const open = (nodes: SimulatedNode[] = ONE_GPU): SimulatedCluster => {
-    const c = new SimulatedCluster({ namespace: CONFIG.ssis.namespace, nodes, catalog: CONFIG.catalog, loadTimeScale: 0.01, random: () => 0, logger: recording(lines), stateFile, saveDelayMs: 10 });
+    const c = new SimulatedCluster({ namespace: CONFIG.ssis.namespace, nodes, catalog: CONFIG.catalog, loadTimeScale: 0.01, random: () => 0, logger: new RecordingLogger(lines), stateFile, saveDelayMs: 10 });
     running.push(c);
     return c;
   };
