@@ -102,7 +102,8 @@ export async function runStart(argv: readonly string[]): Promise<void> {
     `SSIS is running (${kafka ? `Kafka broker at ${stack.brokerMode}` : 'embedded: in-memory broker'}, ${values.kube ? 'local kube-apiserver with KWOK GPU nodes' : 'simulated MIG cluster'}, emulated inference servers)`,
     `  ingress     ${stack.ingressUrl}   (SSIS body on POST /, OpenAI on /v1/completions, /v1/chat/completions; ${apiKeysFile ? `API keys from ${apiKeysFile}` : 'no API keys: loopback callers are anonymous'})`,
     `  broker      ${stack.brokerUrl}   (Trigger routing from knative/, metrics on /metrics)`,
-    ...Object.entries(stack.functionUrls).filter(([n]) => n !== 'request').map(([n, u]) => `  ${n.padEnd(11)} ${u}`),
+    // Event endpoints: they take CloudEvents only with the stack's secret (.ssis/event-secret).
+    ...Object.entries(stack.functionUrls).map(([n, u]) => `  ${n.padEnd(11)} ${u}${n === 'request' ? '   (dispatch; event endpoints need the secret in ' + stack.eventSecretPath + ')' : ''}`),
     `  cluster     ${gpus.length} GPUs: ${[...new Set(gpus.map((g) => g.node))].map((n) => `${n} (${gpus.filter((g) => g.node === n).map((g) => g.model).join(', ')})`).join('; ')}`,
     ...(kubeconfig ? [`  kubectl     kubectl --kubeconfig ${kubeconfig} get ksvc,revisions,nodes -A -L nvidia.com/mig.config`] : []),
     `  models      ${[...stack.configuration.catalog.keys()].join(', ')}`,
