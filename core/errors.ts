@@ -28,6 +28,7 @@ export const ERROR_CATALOG = {
   SSIS_BROKER_REFUSED: { httpStatus: 500, retriable: false, summary: 'The broker refused an event with a 4xx other than 429 (malformed event, no such broker); sending it again cannot succeed.' },
   SSIS_BROKER_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local Kafka broker could not be fetched, formatted or started (mvn or Java 17+ missing, the JVM exited).' },
   SSIS_CONTROL_PLANE_START_FAILED: { httpStatus: 500, retriable: false, summary: 'The local Kubernetes control plane could not be built or started (Go missing, a build failed, etcd or kube-apiserver exited or never got ready).' },
+  SSIS_ENGINE_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local inference engine (llama.cpp\'s llama-server) could not be built or started: a build tool missing, the build failed, the process exited or never got ready.' },
   SSIS_METRICS_UNAVAILABLE: { httpStatus: 503, retriable: true, summary: 'Prometheus could not be reached, timed out, answered 5xx or 429, or answered something that is not its HTTP API; the next sampling tick tries again.' },
   SSIS_METRICS_START_FAILED: { httpStatus: 500, retriable: false, summary: 'A local Prometheus could not be started (binary missing, configuration refused, exited or not ready in time).' },
   SSIS_UNAUTHENTICATED: { httpStatus: 401, retriable: false, summary: 'A request or CloudEvent carried no credential, or one that is not valid (an unknown API key, a shared secret that does not match, an OIDC token with the wrong audience or signature).' },
