@@ -25,7 +25,7 @@ export interface ExactStageOptions {
   readonly maxGpus?: number;
   /** Wall-clock limit per ILP solve, seconds. Default {@link EXACT_STAGE_LIMIT_SEC}. */
   readonly timeLimitSec?: number;
-  /** Wall-clock limit for the whole stage (three ILP stages and the re-solves after cycles were cut off), seconds. Default {@link EXACT_BUDGET_SEC}. */
+  /** Wall-clock limit for the whole stage (the model built, three ILP stages, the re-solves after cycles were cut off, and the solutions checked), seconds. Default {@link EXACT_BUDGET_SEC}. */
   readonly budgetSec?: number;
 }
 
@@ -51,6 +51,8 @@ export interface ExactPacking {
  * `newItems`: the new replicas in placement order (their ids go to the ILP's new positions in that order).
  */
 export function exactPacking(builder: PlanBuilder, options: ExactStageOptions, packOptions: PackOptions, newItems: readonly PackItem[]): ExactPacking | undefined {
+  // Wall-clock from here: the stage's budget covers building the model and checking solutions too.
+  const deadline = performance.now() + 1000 * (options.budgetSec ?? EXACT_BUDGET_SEC);
   const { problem } = builder;
   const carried = (chosen: readonly IlpPlacement[]): { packer: Packer; unplacedItems: PackItem[] } | undefined => {
     const packer = new Packer(builder, problem, packOptions);
@@ -73,7 +75,7 @@ export function exactPacking(builder: PlanBuilder, options: ExactStageOptions, p
     });
     return { groups, vacated: cycle.map((m) => m.instance) };
   };
-  const outcome = solveIlpStages(builder, options.solver, { timeLimitSec: options.timeLimitSec ?? EXACT_STAGE_LIMIT_SEC, budgetSec: options.budgetSec ?? EXACT_BUDGET_SEC, reject });
+  const outcome = solveIlpStages(builder, options.solver, { timeLimitSec: options.timeLimitSec ?? EXACT_STAGE_LIMIT_SEC, deadline, reject });
   const chosen = outcome.minMoves ?? outcome.minGpus;
   const packing = chosen === undefined ? undefined : carried(chosen);
   return packing === undefined ? undefined : { builder, ...packing, status: outcome.status };

@@ -48,7 +48,12 @@ export interface IlpStagesOptions extends MigIlpOptions {
   readonly rejectRounds?: number;
   /** Wall-clock limit for all stages and rounds together, seconds (each stage gets what is left, at most timeLimitSec). */
   readonly budgetSec?: number;
+  /** Instead of budgetSec: the wall-clock instant (performance.now() milliseconds) by which to be done. */
+  readonly deadline?: number;
 }
+
+/** A solve given less than this would only read the model: it is not started. */
+const MIN_SOLVE_SEC = 0.05;
 
 export type IlpStageName = 'unmet' | 'gpus' | 'moves';
 
@@ -257,13 +262,24 @@ function placements(base: PlanBuilder, model: Model, result: LpResult | undefine
 /** Solves the three stages (see the file comment) on `base` (a fresh builder whose surplus is released). */
 export function solveIlpStages(base: PlanBuilder, solver: LpSolver, options: IlpStagesOptions = {}): IlpStagesOutcome {
   const timeLimitSec = options.timeLimitSec ?? 10;
+  // Reads the clock: the budget is wall-clock time, from here (building the model counts too).
+  const deadline = options.deadline ?? performance.now() + 1000 * (options.budgetSec ?? Infinity);
   const model = buildModel(base);
   const stages: IlpStage[] = [];
-  // Reads the clock: the solver's own time limits make a timed-out solve clock-bound anyway.
-  const deadline = performance.now() + 1000 * (options.budgetSec ?? Infinity);
+  // A solve runs past the limit it is given (reading the model, presolve between checks), the
+  // more so on a busy machine: each solve gets what is left less the worst overrun seen so far,
+  // and none starts once that is too little, so the budget holds as a whole.
+  let overrunSec = 0;
   const solve = (stage: IlpStageName, objective: readonly (readonly [number, string])[], extra: readonly string[]): LpResult => {
-    const left = Math.max(0.05, (deadline - performance.now()) / 1000);
-    const result = solver(lpText(model, objective, extra), { timeLimitSec: Math.min(timeLimitSec, left) });
+    const left = (deadline - performance.now()) / 1000 - overrunSec;
+    if (left < MIN_SOLVE_SEC) {
+      stages.push({ stage, status: 'skipped', objective: NaN });
+      return { status: 'time-limit', solverStatus: 'not started: the budget is spent', objective: NaN, columns: new Map() };
+    }
+    const limit = Math.min(timeLimitSec, left);
+    const started = performance.now();
+    const result = solver(lpText(model, objective, extra), { timeLimitSec: limit });
+    overrunSec = Math.max(overrunSec, (performance.now() - started) / 1000 - limit);
     stages.push({ stage, status: result.status, objective: result.objective });
     return result;
   };

@@ -42,7 +42,8 @@ export function improve(packer: Packer, unplacedIn: readonly PackItem[], levels:
   const rnd = prng(options.seed);
   let unplaced = [...unplacedIn];
   unplaced = search(packer, unplaced, levels, rnd, options.iterations, packingKey);
-  return returnHome(packer, unplaced, levels);
+  // Replicas sent home leave positions behind that a replica refused earlier may take.
+  return packer.placeLeftovers(returnHome(packer, unplaced, levels));
 }
 
 /**

@@ -9,7 +9,7 @@
  * earlier ones: the order is a valid schedule and no cycle (a swap) can arise. New replicas are
  * created after every move, on slots the moves vacated if need be.
  * Free (unowned) instances never block: they are destroyed when something needs their slots, or
- * handed over when a new replica wants exactly that profile at that start.
+ * handed over when a new or moved replica wants exactly that profile at that start (no create then).
  */
 import { buildMigPartedPlan } from '../mig-parted.js';
 import { getGpuModel } from '../geometry.js';
@@ -51,6 +51,8 @@ interface Action {
 
 interface MoveAction extends Action {
   readonly move: ReplicaMove;
+  /** The target is a free instance that exists already (same profile and start): it is handed over, not created. */
+  readonly reused: boolean;
 }
 
 interface PlaceAction extends Action {
@@ -69,6 +71,8 @@ export class PlanBuilder {
   private readonly released: ReleasedReplica[] = [];
   private readonly unmet: UnmetDemand[] = [];
   private readonly originalOwners: ReadonlyMap<string, WorkGpu>;
+  /** Each GPU's arrays as built: arrays are replaced on every change, so the same ones mean an untouched GPU. */
+  private readonly initialArrays = new Map<WorkGpu, readonly [WorkInstance[], MigInstance[]]>();
   /** While a trial runs: each touched GPU's arrays as they were, and the action counts (see checkpoint). */
   private undo: { gpus: Map<WorkGpu, Pick<WorkGpu, 'instances' | 'mask' | 'free'>>; moves: number; places: readonly PlaceAction[] } | null = null;
 
@@ -93,6 +97,7 @@ export class PlanBuilder {
       const mask = instances.reduce((m, i) => m | i.mask, 0);
       const gpu: WorkGpu = { state, label: gpuLabel(state), order: sorted.indexOf(state), geometry, originalMask: mask, instances, mask, free };
       for (const i of instances) owners.set(i.replica, gpu);
+      this.initialArrays.set(gpu, [instances, free]);
       return gpu;
     });
     this.originalOwners = owners;
@@ -216,7 +221,7 @@ export class PlanBuilder {
       to: refOf(to, instance.profile, position.start, id),
       why,
     };
-    this.moveActions.push({ move, destroyedFree });
+    this.moveActions.push({ move, destroyedFree, reused: reused !== undefined });
     return move;
   }
 
@@ -231,7 +236,8 @@ export class PlanBuilder {
   /** The plan value. */
   finish(algorithm: string): MigPlan {
     const targets = this.gpus.map(targetState);
-    const changed = this.gpus.filter((g, i) => layoutKey(g.state) !== layoutKey(targets[i] ?? g.state));
+    const untouched = (g: WorkGpu): boolean => this.initialArrays.get(g)?.[0] === g.instances && this.initialArrays.get(g)?.[1] === g.free;
+    const changed = this.gpus.filter((g, i) => !untouched(g) && layoutKey(g.state) !== layoutKey(targets[i] ?? g.state));
     const changedNodes = new Set(changed.map((g) => g.state.node));
     const moves = this.moveActions.map((a) => a.move);
     const placements = this.placeActions.map((a) => a.placement);
@@ -279,9 +285,10 @@ export class PlanBuilder {
       step('stop', r, r.replica, r.service);
       step('destroy', r, r.replica, r.service);
     }
-    for (const { move, destroyedFree } of this.moveActions) {
+    for (const { move, destroyedFree, reused } of this.moveActions) {
       destroyFree(move.to.node, move.to.gpuIndex, move.to.gpuModel, destroyedFree);
-      step('create', move.to, move.replica, move.service);
+      // Creating an instance that exists fails on hardware: a reused one is only started on.
+      if (!reused) step('create', move.to, move.replica, move.service);
       step('start', move.to, move.replica, move.service);
       step('stop', move.from, move.replica, move.service);
       step('destroy', move.from, move.replica, move.service);

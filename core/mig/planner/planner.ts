@@ -12,16 +12,20 @@
  * first and, within a priority, largest first (first-fit decreasing), each to a free position on a
  * GPU in use, else a GPU in use re-laid out to take it with the fewest moves, else an unused GPU,
  * else a GPU in use emptied onto the others; then GPUs are emptied onto the others wherever all
- * their replicas fit (objective 2). Matching (schedule.ts) keeps every running replica whose
- * position its service still holds, moves the rest make-before-break in a valid order, and gives
- * the remaining positions to the new replicas. Where the caller passes a solver and the cluster is
- * small (exact.ts), the placement ILP is solved too and its plan kept when it is better.
+ * their replicas fit (objective 2), and replicas refused before try again on what that freed.
+ * Matching (schedule.ts) keeps every running replica whose position its service still holds,
+ * moves the rest make-before-break in a valid order, and gives the remaining positions to the new
+ * replicas. Where the caller passes a solver and the cluster is small (exact.ts), the placement
+ * ILP is solved too and its plan kept when it is better; where it is too large for that, the GPUs
+ * free at plan start are packed again layout by layout (pattern-pack.ts, cutting stock) and that
+ * kept when it is better.
  */
 import { bestFitChooser, runBaseline } from './baselines.js';
 import { EXACT_MAX_GPUS, exactPacking, type ExactStageOptions } from './exact.js';
 import { newReplicasInOrder } from './order.js';
 import { buildProblem, type Problem, type Service } from './problem.js';
-import { improve } from './improve.js';
+import { improve, packingKey } from './improve.js';
+import { patternPack } from './pattern-pack.js';
 import { Packer, type PackItem, type PackOptions } from './repack.js';
 import { emitPlan } from './schedule.js';
 import { compareKeys } from './search.js';
@@ -29,7 +33,7 @@ import type { MigPlan, PlannerInput } from './types.js';
 import { PlanBuilder } from './plan-builder.js';
 
 /**
- * Above this many GPUs the search is cut to fit p99 ≤ 50 ms at 512 GPUs: one pass, fewer exact
+ * Above this many GPUs the search is cut to fit p99 ≤ 100 ms at 512 GPUs (400 ms at 2,048): one pass, fewer exact
  * rearrangements and drain attempts. Small clusters, where one GPU is a large share, get the full search.
  */
 const LARGE_CLUSTER = 128;
@@ -78,7 +82,7 @@ interface Packed {
 
 /**
  * Ruin-and-recreate steps (improve.ts) by cluster size, sized so small and medium clusters stay
- * near 30 ms; none above LARGE_CLUSTER, where the greedy alone must fit p99 ≤ 50 ms at 512 GPUs.
+ * near 30 ms; none above LARGE_CLUSTER, where the greedy and the pattern packing must fit the p99 targets.
  */
 function improveIterations(gpus: number): number {
   if (gpus > LARGE_CLUSTER) return 0;
@@ -112,9 +116,14 @@ function pack(problem: Problem, pass: PassOptions): PackedItems {
       unplacedItems.push(item);
     }
   });
-  if (consolidating) packer.consolidate();
+  let left: readonly PackItem[] = unplacedItems;
+  if (consolidating) {
+    packer.consolidate();
+    // Emptied GPUs may take what found no place before.
+    left = packer.placeLeftovers(unplacedItems);
+  }
   if (allowMoves && !large) packer.keepMoreInPlace();
-  return { builder, packer, unplacedItems, unplaced: countByService(unplacedItems) };
+  return { builder, packer, unplacedItems: left, unplaced: countByService(left) };
 }
 
 /** The new replicas as packing items, in placement order. */
@@ -145,15 +154,33 @@ function countByService(items: readonly PackItem[]): Map<Service, number> {
   return unplaced;
 }
 
+function priorityLevels(problem: Problem): number[] {
+  return [...new Set(problem.services.map((s) => s.priority))].sort((a, b) => b - a);
+}
+
 /** The search of improve.ts on a packing (small and medium clusters), in place. */
-function improved(problem: Problem, packed: PackedItems, seed: number): Packed {
+function improved(problem: Problem, packed: PackedItems, seed: number): PackedItems {
   // It empties GPUs by moving running replicas: only where consolidation is asked for.
   const iterations = problem.options.allowMoves && problem.options.consolidate ? improveIterations(problem.gpus.length) : 0;
   if (iterations === 0) return packed;
-  const levels = [...new Set(problem.services.map((s) => s.priority))].sort((a, b) => b - a);
-  const unplacedItems = improve(packed.packer, packed.unplacedItems, levels, { iterations, seed });
+  const unplacedItems = improve(packed.packer, packed.unplacedItems, priorityLevels(problem), { iterations, seed });
   packed.packer.keepMoreInPlace();
-  return { builder: packed.builder, packer: packed.packer, unplaced: countByService(unplacedItems) };
+  return { builder: packed.builder, packer: packed.packer, unplacedItems, unplaced: countByService(unplacedItems) };
+}
+
+/**
+ * The pattern packing of pattern-pack.ts on a packing, where the exact stage cannot run (more than
+ * EXACT_MAX_GPUS GPUs); kept only when it is better by the objective, else the packing is restored.
+ */
+function patterned(problem: Problem, packed: PackedItems): PackedItems {
+  if (problem.gpus.length <= EXACT_MAX_GPUS) return packed;
+  const levels = priorityLevels(problem);
+  const before = packingKey(packed.packer, packed.unplacedItems, levels);
+  const snapshot = packed.packer.snapshot();
+  const unplacedItems = patternPack(packed.packer, packed.unplacedItems);
+  if (compareKeys(packingKey(packed.packer, unplacedItems, levels), before) < 0) return { ...packed, unplacedItems, unplaced: countByService(unplacedItems) };
+  packed.packer.restore(snapshot);
+  return packed;
 }
 
 /** Objective order of two packings: unmet level by level from the highest priority, then Packer.score. */
@@ -195,7 +222,7 @@ export function planMig(input: PlannerInput, options: PlanMigOptions = {}): MigP
   let first = true;
   let exact: Packed | undefined;
   for (const { pass, result } of packed) {
-    const heuristic = first ? improved(problem, result, pass.seed) : result;
+    const heuristic = first ? patterned(problem, improved(problem, result, pass.seed)) : result;
     if (first) {
       exact = exactlyPacked(problem, options.exact);
       const exactPlan = exact !== undefined && comparePacked(exact, heuristic) < 0 ? emitPlan(...emitArgs(exact), EXACT_ALGORITHM) : undefined;

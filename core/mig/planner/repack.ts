@@ -77,6 +77,7 @@ export interface Choice {
   readonly positionIndex: number | undefined;
 }
 
+const NO_BINS: ReadonlySet<Bin> = new Set();
 const inUse = (bin: Bin): boolean => bin.pinnedCount + bin.slots.length > 0;
 const hasMe = (bin: Bin): boolean => bin.pinnedMe || bin.slots.some((s) => s.profile.spec.mediaExtensions);
 
@@ -97,6 +98,8 @@ export class Packer {
   /** Per model table: unused GPUs. */
   private readonly unused = new Map<CapacityTable, Set<Bin>>();
   private undo: Map<Bin, Saved> | null = null;
+  /** While set, nothing but these GPUs changes (see confineTo). */
+  private confined: ReadonlySet<Bin> | undefined;
   /** arrange() results by GPU and canonical multiset (null: does not fit); the search revisits states often. */
   private readonly arrangeMemo = new Map<string, Arrangement | null>();
 
@@ -256,6 +259,19 @@ export class Packer {
     return f;
   }
 
+  /**
+   * Until called again with undefined, places, drains and evictions touch only these GPUs:
+   * pattern-pack.ts re-lays out GPUs free at plan start and must leave the others as they are.
+   * A replica there is new or moved already, so shifting it adds no move.
+   */
+  confineTo(bins: ReadonlySet<Bin> | undefined): void {
+    this.confined = bins;
+  }
+
+  private off(bin: Bin, excluded: ReadonlySet<Bin>): boolean {
+    return excluded.has(bin) || (this.confined !== undefined && !this.confined.has(bin));
+  }
+
   // ---- choosing where an item goes ----
 
   /** Acceptable profiles for the item on a bin's model ([] = not acceptable). */
@@ -282,9 +298,11 @@ export class Packer {
   /** 1. A free position on a GPU in use: smallest share, preference rank, tightest, best quality, first GPU. */
   private direct(item: PackItem, excluded: ReadonlySet<Bin>): Choice | undefined {
     const origin = item.origin;
-    if (origin !== null && !excluded.has(origin.bin)) {
+    if (origin !== null && !this.off(origin.bin, excluded)) {
       const position = origin.instance.profile.positions.findIndex((p) => p.start === origin.instance.start);
-      if ((origin.instance.mask & origin.bin.mask) === 0 && position >= 0) return { bin: origin.bin, index: origin.bin.table.indexOf(origin.instance.profile), positionIndex: position };
+      // Home may have taken another `+me` meanwhile: a GPU holds at most one.
+      const meClash = origin.instance.profile.spec.mediaExtensions && hasMe(origin.bin);
+      if ((origin.instance.mask & origin.bin.mask) === 0 && position >= 0 && !meClash) return { bin: origin.bin, index: origin.bin.table.indexOf(origin.instance.profile), positionIndex: position };
     }
     let best: { bin: Bin; index: number; key: number } | undefined;
     for (const table of this.tablesInOrder) {
@@ -295,7 +313,7 @@ export class Packer {
         const prefix = ((profile.size * 8) / table.geometry.memorySlots) * 16 + rank;
         const consider = (key: number, set: ReadonlySet<Bin>): void => {
           for (const bin of set) {
-            if (excluded.has(bin) || !this.modelOk(item, bin) || (profile.spec.mediaExtensions && hasMe(bin))) continue;
+            if (this.off(bin, excluded) || !this.modelOk(item, bin) || (profile.spec.mediaExtensions && hasMe(bin))) continue;
             if (best === undefined || key < best.key || (key === best.key && bin.gpu.order < best.bin.gpu.order)) best = { bin, index, key };
           }
         };
@@ -319,7 +337,7 @@ export class Packer {
           const set = masks.get(mask);
           if (set === undefined) continue;
           for (const bin of set) {
-            if (excluded.has(bin) || !this.modelOk(item, bin) || (profile.spec.mediaExtensions && hasMe(bin))) continue;
+            if (this.off(bin, excluded) || !this.modelOk(item, bin) || (profile.spec.mediaExtensions && hasMe(bin))) continue;
             if (best === undefined || key < best.key || (key === best.key && bin.gpu.order < best.bin.gpu.order)) best = { bin, index, key };
             found = key;
           }
@@ -361,7 +379,7 @@ export class Packer {
         // Tightest first; enough candidates from the tightest free counts are enough.
         for (let freeSlots = profile.size; freeSlots < byFree.length && found < this.options.rearrangeTrials; freeSlots++) {
           for (const bin of byFree[freeSlots] ?? []) {
-            if (excluded.has(bin) || !this.modelOk(item, bin)) continue;
+            if (this.off(bin, excluded) || !this.modelOk(item, bin)) continue;
             if (!table.holds(bin.pinnedMask, bin.pinnedMe, addCount(bin.counts, index))) continue;
             found++;
             candidates.push({ bin, index, key: [profile.size / table.geometry.memorySlots, rank, freeSlots - profile.size, bin.gpu.order] });
@@ -393,8 +411,8 @@ export class Packer {
       // Same model, same choice: the first GPU stands for all.
       let first: Bin | undefined;
       if (only === undefined) {
-        for (const bin of unused) if (first === undefined || bin.gpu.order < first.gpu.order) first = bin;
-      } else if (unused.has(only)) {
+        for (const bin of unused) if ((first === undefined || bin.gpu.order < first.gpu.order) && (this.confined === undefined || this.confined.has(bin))) first = bin;
+      } else if (unused.has(only) && (this.confined === undefined || this.confined.has(only))) {
         first = only;
       }
       for (const bin of first === undefined ? [] : [first]) {
@@ -475,7 +493,7 @@ export class Packer {
   private drainCandidates(): Bin[] {
     const running = (b: Bin): number => b.slots.filter((s) => s.item.origin !== null).length;
     return this.bins
-      .filter((b) => b.pinnedCount === 0 && b.slots.length > 0)
+      .filter((b) => b.pinnedCount === 0 && b.slots.length > 0 && (this.confined === undefined || this.confined.has(b)))
       .sort((a, b) => running(a) - running(b) || popcount(a.mask) - popcount(b.mask) || b.gpu.order - a.gpu.order);
   }
 
@@ -504,6 +522,71 @@ export class Packer {
   /** Places a new replica (steps 1–4); false: unmet. */
   placeNew(item: PackItem): boolean {
     this.items.push(item);
+    return this.placeAnywhere(item);
+  }
+
+  /**
+   * Tries the new replicas left unplaced again, highest priority first, in placement order:
+   * emptying GPUs (consolidate) or sending moved replicas home (improve.ts) opens positions
+   * after a replica was refused, and nothing else would look at it again. Returns those still left.
+   */
+  placeLeftovers(items: readonly PackItem[]): PackItem[] {
+    const left: PackItem[] = [];
+    const failed = new Set<Service>();
+    const ordered = [...items].sort((a, b) => b.service.priority - a.service.priority || a.rank - b.rank);
+    for (const item of ordered) {
+      // Placing only fills the cluster: once one replica of a service finds nothing, its siblings cannot either.
+      if (failed.has(item.service) || !this.placeAnywhere(item)) {
+        failed.add(item.service);
+        left.push(item);
+      }
+    }
+    return left;
+  }
+
+  /**
+   * Puts a new replica on a GPU in use by taking new replicas of lower priority off it: unmet
+   * counts by priority first, so any number of them is worth one of it. The GPU needing the fewest
+   * taken off wins, then the lowest priorities. Returns those taken off (to place elsewhere or
+   * leave unmet), or undefined where no GPU can be made to take it.
+   */
+  placeDisplacing(item: PackItem): PackItem[] | undefined {
+    let best: { bin: Bin; index: number; victims: Slot[]; key: number[] } | undefined;
+    for (const bin of this.bins) {
+      if (!inUse(bin) || !this.modelOk(item, bin) || this.off(bin, NO_BINS)) continue;
+      const lower = bin.slots.filter((s) => s.item.origin === null && s.item.service.priority < item.service.priority);
+      if (lower.length === 0) continue;
+      lower.sort((a, b) => a.item.service.priority - b.item.service.priority || a.profile.size - b.profile.size || a.position.start - b.position.start);
+      this.profilesFor(item, bin).forEach((profile, rank) => {
+        const index = bin.table.indexOf(profile);
+        let counts = bin.counts;
+        const victims: Slot[] = [];
+        for (const v of lower) {
+          if (bin.table.holds(bin.pinnedMask, bin.pinnedMe, addCount(counts, index))) break;
+          counts = removeCount(counts, v.index);
+          victims.push(v);
+        }
+        if (!bin.table.holds(bin.pinnedMask, bin.pinnedMe, addCount(counts, index))) return;
+        const key = [victims.length, victims.reduce((n, v) => n - v.item.service.priority, 0), rank, bin.gpu.order];
+        if (best === undefined || compareKeys(key, best.key) < 0) best = { bin, index, victims, key };
+      });
+    }
+    const chosen = best;
+    const profile = chosen === undefined ? undefined : chosen.bin.table.profiles[chosen.index];
+    if (chosen === undefined || profile === undefined) return undefined;
+    this.checkpoint();
+    for (const v of chosen.victims) this.take(chosen.bin, v);
+    const layout = this.arrangement(chosen.bin, { item, profile, index: chosen.index });
+    if (layout === undefined) {
+      this.rollback();
+      return undefined;
+    }
+    this.relayout(chosen.bin, layout.slots, layout.positions);
+    this.commit();
+    return chosen.victims.map((v) => v.item);
+  }
+
+  private placeAnywhere(item: PackItem): boolean {
     const none = new Set<Bin>();
     if (this.placeOnUsed(item, none)) return true;
     const choice = this.fresh(item);
@@ -523,7 +606,7 @@ export class Packer {
   private placeByEvicting(item: PackItem): boolean {
     const candidates: { bin: Bin; index: number; evict: Slot[]; key: number[] }[] = [];
     for (const bin of this.bins) {
-      if (!inUse(bin) || !this.modelOk(item, bin) || bin.slots.length === 0) continue;
+      if (!inUse(bin) || !this.modelOk(item, bin) || bin.slots.length === 0 || this.off(bin, NO_BINS)) continue;
       const profiles = this.profilesFor(item, bin);
       if (profiles.length === 0) continue;
       const slots = bin.slots;
@@ -584,7 +667,7 @@ export class Packer {
     let tried = 0;
     for (const bin of this.bins) {
       if (tried >= this.options.drainTrials) return false;
-      if (!inUse(bin) || !this.modelOk(item, bin)) continue;
+      if (!inUse(bin) || !this.modelOk(item, bin) || this.off(bin, NO_BINS)) continue;
       const profiles = this.profilesFor(item, bin);
       if (profiles.length === 0) continue;
       const victims = [...bin.slots].sort((a, b) => Number(a.item.origin !== null) - Number(b.item.origin !== null) || a.profile.size - b.profile.size);

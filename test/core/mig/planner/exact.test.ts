@@ -90,6 +90,31 @@ describe('core/mig/planner: the exact stage', function () {
     expect(always.minMoves).to.equal(undefined);
   });
 
+  it('its budget holds in wall-clock time on a busy machine: solves that overrun their limits get less, and none starts once it is spent', () => {
+    // Every solve runs 0.3 s past its limit (a loaded machine reading the model), and the cycle
+    // check refuses every solution, so without the budget the rounds of cuts would go on.
+    const slow: LpSolver = (lp, options) => {
+      const result = solver(lp, options);
+      const until = performance.now() + 300;
+      while (performance.now() < until);
+      return result;
+    };
+    const problem = buildProblem(randomInstance({ gpus: 16, seed: 2 }));
+    const builder = new PlanBuilder(problem);
+    builder.releaseSurplus();
+    const started = performance.now();
+    const outcome = solveIlpStages(builder, slow, { budgetSec: 1.5, reject: (chosen) => ({ groups: chosen.map((x) => [x]), vacated: [] }) });
+    const seconds = (performance.now() - started) / 1000;
+    // At most one overrun past the budget: the first solve's, before any was seen.
+    expect(seconds).to.be.below(1.5 + 0.3 + 0.25);
+    expect(outcome.status).to.equal('rejected');
+    expect(outcome.minMoves).to.equal(undefined);
+    // Where what is left after the overrun seen is too little, the next stage does not start.
+    const short = solveIlpStages(builder, slow, { budgetSec: 0.5 });
+    expect(short.status).to.equal('time-limit');
+    expect(short.stages.map((s) => s.status)).to.include('skipped');
+  });
+
   it('is skipped above maxGpus, and when consolidation is off (its objective drains GPUs)', () => {
     const input = randomInstance({ gpus: 32, seed: 11 });
     expect(planMig(input, { exact: { solver, maxGpus: 16 } }).algorithm).to.equal('planner');
