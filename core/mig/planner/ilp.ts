@@ -110,7 +110,7 @@ interface Model {
 }
 
 /** Priority weights: one unmet replica of a level outweighs every unmet replica below it. */
-function priorityWeights(services: readonly Service[]): Map<Service, number> {
+export function priorityWeights(services: readonly Service[]): Map<Service, number> {
   const levels = [...new Set(services.map((s) => s.priority))].sort((a, b) => a - b);
   const weights = new Map<number, number>();
   let weight = 1;

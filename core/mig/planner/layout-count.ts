@@ -18,6 +18,7 @@
 import type { LpResult, LpSolver } from '../../ports/lp-solver';
 import { maximalLayouts, type LayoutCounts } from './layouts.js';
 import { buildProblem, type Service } from './problem.js';
+import { priorityWeights } from './ilp.js';
 import type { ModelGeometry, ProfileGeometry } from './tables.js';
 import type { PlannerInput } from './types.js';
 import { isMovable, PlanBuilder } from './plan-builder.js';
@@ -60,20 +61,6 @@ function sum(terms: readonly (readonly [number, string])[]): string {
   const lines: string[] = [];
   for (let k = 0; k < parts.length; k += 10) lines.push(parts.slice(k, k + 10).join(''));
   return lines.join('\n   ');
-}
-
-/** Priority weights: one unmet replica of a level outweighs every unmet replica below it. */
-function priorityWeights(services: readonly Service[]): Map<Service, number> {
-  const levels = [...new Set(services.map((s) => s.priority))].sort((a, b) => a - b);
-  const weights = new Map<number, number>();
-  let weight = 1;
-  let below = 0;
-  for (const level of levels) {
-    weights.set(level, weight);
-    below += services.filter((s) => s.priority === level).reduce((n, s) => n + s.newIds.length, 0);
-    weight *= below + 1;
-  }
-  return new Map(services.map((s) => [s, weights.get(s.priority) ?? 1]));
 }
 
 /** Solves the two stages (see the file comment). */

@@ -19,18 +19,9 @@ import { reapStaleLlamaServers, startLlamaServer, type LlamaServer } from '../..
 import { isAlive, runFolderPids } from '../../../infra/local-process/run-folders';
 import { PROJECT_ROOT } from '../../../infra/project-root';
 import { getJson, postJson, postSse, scrapeMetrics } from './openai-http';
+import { waitFor } from '../../e2e/helpers';
 
 const PROMPT = 'The three primary colours are';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 interface Slot {
   readonly id: number;
