@@ -46,6 +46,9 @@ export interface Ingress {
 }
 
 const SOURCE = '/ssis/functions/request';
+
+/** A catalog model as OpenAI lists one; `created` is required by the official clients' types. */
+const modelObject = (id: string): { id: string; object: 'model'; created: number; owned_by: string } => ({ id, object: 'model', created: 0, owned_by: 'ssis' });
 const APIS: readonly RequestApi[] = ['ssis', 'openai-completions', 'openai-chat'];
 
 export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: { bodyLimitBytes?: number } = {}): Ingress {
@@ -278,10 +281,22 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
       res.status(e.httpStatus).json(openAiError(e));
       return;
     }
-    res.json({ object: 'list', data: [...catalog.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: 'ssis' })) });
+    res.json({ object: 'list', data: [...catalog.keys()].map(modelObject) });
+  });
+  // Model ids contain "/" (openai-community/gpt2): the rest of the path is the id.
+  app.get(/^\/v1\/models\/(.+)$/, (req, res) => {
+    try {
+      deps.apiKeys?.authenticate(req.get('authorization'));
+      const id = decodeURIComponent(req.path.slice('/v1/models/'.length));
+      if (!catalog.has(id)) throw new SsisError('SSIS_UNKNOWN_MODEL', `model ${id.slice(0, 200)} is not in the model catalog`, { issues: [{ field: 'model', message: 'unknown model' }] });
+      res.json(modelObject(id));
+    } catch (err) {
+      const e = asSsisError(err);
+      res.status(e.httpStatus).json(openAiError(e));
+    }
   });
   app.use((req: express.Request, res: express.Response) => {
-    const e = new SsisError('SSIS_NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; the ingress serves POST /, POST /v1/completions, POST /v1/chat/completions and GET /v1/models`);
+    const e = new SsisError('SSIS_NOT_FOUND', `no route ${req.method} ${req.path.slice(0, 200)}; the ingress serves POST /, POST /v1/completions, POST /v1/chat/completions, GET /v1/models and GET /v1/models/{id}`);
     res.status(404).json(req.path.startsWith('/v1/') ? openAiError(e) : e.toJSON());
   });
   // Errors from reading the body (too large, aborted) come here: answer with the problem, never crash.

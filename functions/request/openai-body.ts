@@ -12,6 +12,9 @@ import { MAX_NEW_TOKENS_LIMIT, type InferenceCall } from './ssis-body';
 
 export type OpenAiApi = 'openai-completions' | 'openai-chat';
 
+/** Names the serving configuration, as OpenAI's `system_fingerprint` does: here the SSIS ingress. */
+export const SYSTEM_FINGERPRINT = 'ssis-ingress';
+
 /** OpenAI takes at most four stop sequences. */
 const MAX_STOP_SEQUENCES = 4;
 
@@ -61,10 +64,34 @@ export function parseOpenAiBody(api: OpenAiApi, body: unknown): InferenceCall {
     seed: optionalNumber('seed', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
   };
   for (const [name, value] of Object.entries(sampling)) if (value !== undefined) parameters[name] = value;
+  refuseUnimplemented(o, r);
   const stop = readStop(o['stop'], r);
   if (stop !== undefined) parameters['stop'] = stop;
   if (r.issues.length > 0) throw validationError('SSIS_INVALID_REQUEST', 'invalid request', r.issues);
   return { modelId, service: serviceNameFor(modelId), prompt, parameters, maxNewTokens, envKeys: [], labels: {}, sloMs: null, payload: null, subroute: null };
+}
+
+/**
+ * Options the engines behind the ingress do not give yet: refused by name, never silently ignored
+ * (a client asking for log probabilities must not get an answer without them). Their "off" values
+ * are accepted, as the official clients send some of them by default.
+ */
+function refuseUnimplemented(o: Record<string, unknown>, r: FieldReader): void {
+  const off: Readonly<Record<string, (v: unknown) => boolean>> = {
+    n: (v) => v === 1,
+    best_of: (v) => v === 1,
+    logprobs: (v) => v === false || v === 0,
+    top_logprobs: (v) => v === 0,
+    echo: (v) => v === false,
+    suffix: (v) => v === '',
+    logit_bias: (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0,
+    response_format: (v) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'text',
+    tools: (v) => Array.isArray(v) && v.length === 0,
+  };
+  for (const [name, isOff] of Object.entries(off)) {
+    const v = o[name];
+    if (v !== undefined && v !== null && !isOff(v)) r.fail(name, 'is not supported by this server yet; leave it out');
+  }
 }
 
 /** `stop`: one string or a list of up to four; TGI takes a list, so a single string becomes one. */
@@ -84,10 +111,11 @@ export function openAiResponse(api: OpenAiApi, call: InferenceCall, requestId: s
     id: `${api === 'openai-chat' ? 'chatcmpl' : 'cmpl'}-${requestId}`,
     created: createdSec,
     model: call.modelId,
+    system_fingerprint: SYSTEM_FINGERPRINT,
     usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
   };
   if (api === 'openai-chat') {
-    return { ...common, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text.trimStart() }, finish_reason: 'length' }] };
+    return { ...common, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text.trimStart() }, logprobs: null, finish_reason: 'length' }] };
   }
   return { ...common, object: 'text_completion', choices: [{ index: 0, text, logprobs: null, finish_reason: 'length' }] };
 }

@@ -8,7 +8,7 @@
  * and for an error the status {@link deliveryStatus} derives from its `retriable` flag.
  */
 import express from 'express';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { asSsisError, SsisError } from '../../core/errors';
 import { fromHttp, toHttpBinary } from '../../events/codec/http';
 import { rateLimitedLogger } from '../../infra/logging/rate-limited';
@@ -44,6 +44,8 @@ export function deliveryStatus(e: SsisError): 400 | 422 | 503 {
 export function createFunctionRegistry(name: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ function: name });
+  // process_* and nodejs_* (CPU, memory, event-loop lag, GC), as every prom-client service exports.
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 

@@ -233,6 +233,8 @@ describe('functions/runtime (createFunctionApp on loopback HTTP)', () => {
       await post(url, { headers: { ...headers, 'ce-specversion': '0.3' }, body });
       const r = await call(`${url}/metrics`);
       expect(r.status).to.equal(200);
+      // prom-client's default collectors run too: the process as every Node service reports it.
+      expect(r.text).to.match(/^process_cpu_user_seconds_total\{function="test"\} /m).and.to.match(/^nodejs_eventloop_lag_seconds\{function="test"\} /m);
       expect(r.headers['content-type']).to.match(/^text\/plain/);
       const line = (type: string, outcome: string): string => `ssis_function_events_total{type="${type}",outcome="${outcome}",function="test"}`;
       expect(r.text).to.include(`${line(ROLLOUT_COMPLETED, 'ok')} 2`);

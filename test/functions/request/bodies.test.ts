@@ -73,6 +73,15 @@ describe('functions/request OpenAI bodies', () => {
   it('answers in the OpenAI shape', () => {
     const call = parseOpenAiBody('openai-chat', { model: 'a/b', messages: [{ role: 'user', content: 'Hi' }] });
     const r = openAiResponse('openai-chat', call, 'r1', ' hello', { promptTokens: 2, completionTokens: 1 }, 100) as Record<string, unknown>;
-    expect(r).to.deep.include({ id: 'chatcmpl-r1', object: 'chat.completion', created: 100, model: 'a/b', usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } });
+    expect(r).to.deep.include({ id: 'chatcmpl-r1', object: 'chat.completion', created: 100, model: 'a/b', system_fingerprint: 'ssis-ingress', usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } });
+    expect((r['choices'] as Record<string, unknown>[])[0]).to.have.property('logprobs', null);
+  });
+
+  it('refuses options it cannot honour by name (never silently ignored), and takes their "off" values the clients send', () => {
+    const base = { model: 'a/b', prompt: 'Hi' };
+    for (const [name, value] of [['n', 2], ['best_of', 3], ['logprobs', 2], ['echo', true], ['suffix', 'x'], ['logit_bias', { '50256': -100 }], ['top_logprobs', 3], ['response_format', { type: 'json_object' }], ['tools', [{ type: 'function' }]]] as const) {
+      expect(fieldsOf(() => parseOpenAiBody('openai-completions', { ...base, [name]: value })), name).to.deep.equal([name]);
+    }
+    expect(() => parseOpenAiBody('openai-completions', { ...base, n: 1, logprobs: null, echo: false, response_format: { type: 'text' }, tools: [] })).to.not.throw();
   });
 });
