@@ -115,9 +115,6 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
         if (caller && call.labels['class'] !== undefined && call.labels['class'] !== caller.serviceClass) {
           throw new SsisError('SSIS_FORBIDDEN', 'the API key does not grant the service class in label.class', { issues: [{ field: 'label.class', message: 'not granted to this key' }] });
         }
-        if (!classNames.includes(tenant.serviceClass)) {
-          throw new SsisError('SSIS_INVALID_REQUEST', `invalid request: label.class: must be one of ${classNames.join(', ')}`, { issues: [{ field: 'label.class', message: 'unknown service class' }] });
-        }
         const priority = config.serviceClasses.find((c) => c.name === tenant.serviceClass)?.priority ?? serviceClassOf(config, call.modelId).priority;
         await cluster.ensureService(call.service, call.modelId);
 
@@ -161,12 +158,8 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
         probe?.release();
         if (!probe) {
           const outcome = await cluster.waitForReady(call.service, config.ingress.capacityWaitTimeoutSec * 1000);
-          if (outcome !== 'ready') {
-            const condition = cluster.getService(call.service)?.condition;
-            throw outcome === 'failed'
-              ? new SsisError('SSIS_CAPACITY_UNAVAILABLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`)
-              : new SsisError('SSIS_CAPACITY_TIMEOUT', `${call.modelId} got no route within ${config.ingress.capacityWaitTimeoutSec}s`);
-          }
+          if (outcome === 'failed') throw unplaceable(call);
+          if (outcome === 'timeout') throw new SsisError('SSIS_CAPACITY_TIMEOUT', `${call.modelId} got no route within ${config.ingress.capacityWaitTimeoutSec}s`);
         }
         const servedFrom = clock.nowMs();
         const answer = await forward(call, () => cluster.acquireRoute(call.service), config.ingress.upstreamTimeoutSec * 1000, gone.signal);
@@ -195,6 +188,12 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
       }
     })();
   };
+
+  /** The answer for a model whose placement failed: the cluster's reason, retriable later. */
+  function unplaceable(call: InferenceCall): SsisError {
+    const condition = cluster.getService(call.service)?.condition;
+    return new SsisError('SSIS_CAPACITY_UNAVAILABLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`);
+  }
 
   /** request-received: demand the dispatch stage cold-starts on and the sampler counts. */
   async function announce(call: InferenceCall, api: RequestApi, requestId: string, inputTokens: number, serviceClass: string, started: number): Promise<void> {
@@ -236,10 +235,7 @@ export function createIngressApp(deps: IngressDeps, ctx: FunctionContext, opts: 
       const late = await Promise.race([admitted.granted, Promise.resolve('none' as const)]);
       if (typeof late !== 'string') return late;
       shed.inc({ service: call.service, reason: first === 'failed' ? 'unplaceable' : first });
-      if (first === 'failed') {
-        const condition = cluster.getService(call.service)?.condition;
-        throw new SsisError('SSIS_CAPACITY_UNAVAILABLE', `no capacity for ${call.modelId}: ${condition?.message ?? 'placement failed'}`);
-      }
+      if (first === 'failed') throw unplaceable(call);
       if (first === 'timeout' && admission.slots(call.service) === 0) throw new SsisError('SSIS_CAPACITY_TIMEOUT', `${call.modelId} got no capacity within ${config.ingress.capacityWaitTimeoutSec}s`);
       if (first === 'closed') throw new SsisError('SSIS_OVERLOADED', 'the ingress is stopping; retry on another replica or later');
       if (first === 'outranked') throw new SsisError('SSIS_OVERLOADED', `${call.modelId} is overloaded: the request was displaced by higher-priority work`);

@@ -59,19 +59,3 @@ export function stackSecret(path: string): string {
   chmodSync(path, 0o600);
   return secret;
 }
-
-/**
- * A sender whose token is a file the kubelet keeps fresh (a projected ServiceAccount token with the
- * receiver's audience): read again once it is older than `rereadMs`.
- */
-export function tokenFileSender(path: string, opts: { rereadMs?: number; now?: () => number } = {}): EventSenderAuth {
-  const now = opts.now ?? Date.now;
-  const rereadMs = opts.rereadMs ?? 60_000;
-  let cached: { header: string; atMs: number } | null = null;
-  return {
-    authorization() {
-      if (cached === null || now() - cached.atMs >= rereadMs) cached = { header: `Bearer ${readFileSync(path, 'utf8').trim()}`, atMs: now() };
-      return Promise.resolve(cached.header);
-    },
-  };
-}

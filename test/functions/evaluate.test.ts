@@ -165,14 +165,18 @@ describe('functions/evaluate (ssis-ladder policy)', () => {
     expect(decision(await fn.onEvent(sample({ generation: 3, metrics: ABOVE }), h.ctx)).target.profile).to.equal('4g.20gb');
   });
 
-  it('placement-failed of every larger tier turns the next decision into a scale out', async () => {
-    // Each up decision fails in turn (its cooldown over before the next): 2g.10gb, 3g.20gb, 4g.20gb.
+  /** Each up decision fails in turn, its cooldown over before the next: 2g.10gb, 3g.20gb, 4g.20gb. */
+  async function failEveryLargerTier(): Promise<void> {
     for (const [k, p] of ['2g.10gb', '3g.20gb', '4g.20gb'].entries()) {
       at(k * scaler.upCooldownSec * SEC);
       const up = decision(await fn.onEvent(sample({ generation: k + 1, metrics: ABOVE }), h.ctx));
       expect(up.target.profile).to.equal(p);
       await fn.onEvent(failedEv(up.decisionId, k + 1, p), h.ctx);
     }
+  }
+
+  it('placement-failed of every larger tier turns the next decision into a scale out', async () => {
+    await failEveryLargerTier();
     at(3 * scaler.upCooldownSec * SEC);
     const out = decision(await fn.onEvent(sample({ generation: 4, metrics: ABOVE }), h.ctx));
     expect(out).to.deep.include({ decisionId: 'gpt2-g4-out-1g.5gbx2', action: 'out', target: { profile: '1g.5gb', gpuModel: A100, replicas: 2 } });
@@ -192,12 +196,7 @@ describe('functions/evaluate (ssis-ladder policy)', () => {
     expect(await fn.onEvent(failedEv('gpt2-g0-cold-start', 0, '1g.5gb'), h.ctx)).to.equal(undefined);
     expect(h.logger.lines.filter((l) => l.msg === 'placement failed for a decision this evaluator did not make: no back-off')).to.have.length(2);
     // Its own up decisions fail in turn; the current tier was not backed off, so it still scales out on it.
-    for (const [k, p] of ['2g.10gb', '3g.20gb', '4g.20gb'].entries()) {
-      at(k * scaler.upCooldownSec * SEC);
-      const up = decision(await fn.onEvent(sample({ generation: k + 1, metrics: ABOVE }), h.ctx));
-      expect(up.target.profile).to.equal(p);
-      await fn.onEvent(failedEv(up.decisionId, k + 1, p), h.ctx);
-    }
+    await failEveryLargerTier();
     at(3 * scaler.upCooldownSec * SEC);
     expect(decision(await fn.onEvent(sample({ generation: 4, metrics: ABOVE }), h.ctx))).to.deep.include({ action: 'out', target: { profile: '1g.5gb', gpuModel: A100, replicas: 2 } });
   });

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedSecretAuth, stackSecret, tokenFileSender } from '../../../infra/auth/event-auth';
+import { sharedSecretAuth, stackSecret } from '../../../infra/auth/event-auth';
 import { rejection } from '../../support/rejection';
 
 describe('infra/auth sharedSecretAuth (the stack secret)', () => {
@@ -46,7 +46,7 @@ describe('infra/auth sharedSecretAuth (the stack secret)', () => {
   }
 });
 
-describe('infra/auth stackSecret and tokenFileSender', () => {
+describe('infra/auth stackSecret', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'ssis-secret-'));
@@ -68,18 +68,5 @@ describe('infra/auth stackSecret and tokenFileSender', () => {
     const secret = stackSecret(path);
     expect(secret).to.not.equal('short');
     expect(readFileSync(path, 'utf8').trim()).to.equal(secret);
-  });
-
-  it('tokenFileSender sends the file\'s token and reads it again once it is older than rereadMs', async () => {
-    const path = join(dir, 'token');
-    let nowMs = 0;
-    writeFileSync(path, 'token-1\n');
-    const sender = tokenFileSender(path, { rereadMs: 1000, now: () => nowMs });
-    expect(await sender.authorization()).to.equal('Bearer token-1');
-    writeFileSync(path, 'token-2\n');
-    nowMs = 999;
-    expect(await sender.authorization(), 'cached').to.equal('Bearer token-1');
-    nowMs = 1000;
-    expect(await sender.authorization(), 'refreshed by the kubelet').to.equal('Bearer token-2');
   });
 });
